@@ -43,9 +43,29 @@ class TransientError(ConnectorError):
     code = "transient"
     retryable = True
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        maybe_processed: bool | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.retry_after = retry_after
+        self._maybe_processed = maybe_processed
+
+    @property
+    def maybe_processed(self) -> bool:
+        """Could the other side have acted on the request before it failed?
+
+        A refused connection, a 429 or a 503 means it did not; a read timeout, a dropped
+        connection or a 500/502/504 leaves it open — the engine then looks the booking up (or asks
+        for review) before it pushes again, never blindly.
+        """
+        if self._maybe_processed is not None:
+            return self._maybe_processed
+        return self.status_code not in (429, 503) and self.status_code is not None
 
 
 class AuthError(ConnectorError):

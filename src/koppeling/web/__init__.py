@@ -1,0 +1,1 @@
+"""The web app: sign-in, links, failures with one-click fixes."""

@@ -1,0 +1,46 @@
+# koppeling — two commands on a fresh machine: `make demo` and `make test`.
+# Both create .venv and install what they need; nothing has to be installed by hand.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+REDIS_URL ?= redis://127.0.0.1:6379/15
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test test-fast test-services lint bench install clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/koppeling demo
+
+# The whole suite: SQLite (embedded default) in parallel, then the concurrency, crash and
+# scale-out tests on the real PostgreSQL and Redis. Those fail loudly when the services are missing.
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not postgres and not redis"
+	$(MAKE) --no-print-directory test-services
+
+test-services: $(STAMP)
+	DATABASE_URL=$(PG_URL) KOPPELING_QUEUE_URL=$(REDIS_URL) $(BIN)/python -m pytest -m "postgres or redis"
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not postgres and not redis" -x
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks || true
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.engine_overhead
+	@if [ -f benchmarks/strato_convert.py ]; then $(BIN)/python -m benchmarks.strato_convert; fi
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .hypothesis

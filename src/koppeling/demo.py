@@ -1,0 +1,106 @@
+"""``koppeling demo``: the whole product on the embedded default, with simulators and seeded orders.
+
+Serves both simulators on localhost sockets (so the connections are ordinary base URLs, exactly as
+they would be for the real APIs), seeds a shop, creates the demo sign-in, organisation,
+connections and link, runs the first sync where you can see it, then serves the web app with an
+in-process worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "koppeling-demo"  # noqa: S105 - documented demo sign-in, local only
+
+
+def start_simulators(orders: int, host: str = "127.0.0.1", ports: tuple[int, int] = (0, 0)):  # noqa: ANN201
+    from koppeling.connectors.acumulus.simulator import AcumulusSimulator
+    from koppeling.connectors.mijnwebwinkel.simulator import MijnwebwinkelSimulator
+    from koppeling.connectors.simserver import serve_wsgi
+
+    shop = MijnwebwinkelSimulator()
+    today = dt.date.today()
+    shop.seed(orders, seed=7, start=today - dt.timedelta(days=6), days=6)
+    books = AcumulusSimulator(trial=False)
+    return shop, books, serve_wsgi(shop.wsgi, host=host, port=ports[0]), serve_wsgi(books.wsgi, host=host, port=ports[1])
+
+
+@transaction.atomic
+def ensure_demo_setup(shop_url: str, shop_creds: dict, books_url: str, books_creds: dict):  # noqa: ANN201
+    from koppeling.sync.models import Connection, Link, Organisation
+
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(
+        username=DEMO_USER, defaults={"email": "demo@koppeling.local", "is_staff": True, "is_superuser": True}
+    )
+    if created or not user.check_password(DEMO_PASSWORD):
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+    org, _ = Organisation.objects.get_or_create(slug="demo", defaults={"name": "Demo Webwinkel"})
+    org.members.add(user)
+    shop, _ = Connection.objects.get_or_create(organisation=org, name="Mijnwebwinkel (simulator)",
+                                               defaults={"system": "mijnwebwinkel"})
+    shop.base_url, shop.credentials = shop_url, shop_creds
+    shop.save()
+    books, _ = Connection.objects.get_or_create(organisation=org, name="Acumulus (simulator)",
+                                                defaults={"system": "acumulus"})
+    books.base_url, books.credentials = books_url, books_creds
+    books.save()
+    link, _ = Link.objects.get_or_create(
+        organisation=org, name="Webwinkel → Acumulus", defaults={"source": shop, "target": books}
+    )
+    link.settings = {
+        "version": 1,
+        "statuses": ["3", "6", "7"],
+        "accounts": {"paypal": "2", "ideal": "3", "creditcard": "3", "bancontact": "3", "*": "1"},
+        "cost_centers": {"*": "1"},
+        "order_prefix": "WA",
+    }
+    link.schedule_minutes = 60
+    link.status = "active"
+    link.save()
+    return link
+
+
+def run_demo(*, host: str, port: int, orders: int, once: bool = False) -> int:
+    from rich.console import Console
+
+    from koppeling.cli import cmd_worker, start_web
+    from koppeling.sync.engine import Engine
+    from koppeling.sync.models import Cursor, SyncRecord
+
+    console = Console()
+    shop, books, shop_srv, books_srv = start_simulators(orders, host)
+    link = ensure_demo_setup(shop_srv.url, shop.valid_credentials(), books_srv.url, books.valid_credentials())
+    # the simulators start empty each time: start the demo ledger afresh too
+    SyncRecord.objects.filter(link=link).delete()
+    Cursor.objects.filter(link=link).delete()
+
+    console.print(f"[bold]Shop simulator[/] {shop_srv.url} · [bold]Acumulus simulator[/] {books_srv.url}")
+    console.print("First sync …")
+    report = Engine(link).run(kind="manual")
+    console.print(
+        f"  fetched {report.fetched} orders · pushed [green]{report.pushed}[/] · failed [red]{report.failed}[/] · "
+        f"skipped by the import conditions {report.skipped} · API calls {report.api_calls}"
+    )
+    again = Engine(link).run(kind="manual")
+    console.print(f"Second sync: pushed {again.pushed} (nothing twice), API calls {again.api_calls}")
+    if once:
+        shop_srv.shutdown()
+        books_srv.shutdown()
+        return 0 if report.pushed else 1
+    start_web(host, port)
+    url = f"http://{host}:{port}/"
+    console.rule("[bold green]koppeling demo is running")
+    console.print(f"  Open      {url}")
+    console.print(f"  Sign in   [bold]{DEMO_USER}[/] / [bold]{DEMO_PASSWORD}[/]")
+    console.print(f"  Data      {os.environ.get('KOPPELING_DATA_DIR')}")
+    console.print("  Stop with Ctrl-C")
+    import argparse
+
+    return cmd_worker(argparse.Namespace(workers=2))

@@ -1,0 +1,123 @@
+"""Pages. Every query is scoped to the signed-in user's organisations."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from koppeling.sync import alerts
+from koppeling.sync.engine import mark_booked, retry_record
+from koppeling.sync.models import Link, RecordState, Run, SyncRecord
+from koppeling.sync.tasks import enqueue_on_commit, push_order_now, sync_link
+
+
+def _links(request: HttpRequest):
+    return Link.objects.filter(organisation__members=request.user)
+
+
+def _records(request: HttpRequest):
+    return SyncRecord.objects.filter(link__organisation__members=request.user)
+
+
+@login_required
+def links(request: HttpRequest) -> HttpResponse:
+    rows = (
+        _links(request)
+        .select_related("source", "target", "organisation")
+        .annotate(
+            n_pushed=Count("records", filter=Q(records__state=RecordState.PUSHED)),
+            n_failed=Count("records", filter=Q(records__state__in=[RecordState.FAILED, RecordState.NEEDS_REVIEW])),
+            n_pending=Count("records", filter=Q(records__state=RecordState.PENDING)),
+        )
+        .order_by("organisation__name", "name")
+    )
+    last_runs = {}
+    for run in Run.objects.filter(link__in=rows).order_by("link_id", "-started_at"):
+        last_runs.setdefault(run.link_id, run)
+    failed = (
+        _records(request)
+        .filter(state__in=[RecordState.FAILED, RecordState.NEEDS_REVIEW])
+        .select_related("link")
+        .order_by("-updated_at")[:50]
+    )
+    items = [(link, last_runs.get(link.pk)) for link in rows]
+    return render(request, "web/links.html", {"items": items, "failed": failed})
+
+
+@login_required
+def link_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    link = get_object_or_404(_links(request).select_related("source", "target"), pk=pk)
+    state = request.GET.get("state", "")
+    records = link.records.order_by("-updated_at")
+    if state:
+        records = records.filter(state=state)
+    context = {
+        "link": link,
+        "records": records[:200],
+        "state": state,
+        "states": RecordState.choices,
+        "runs": link.runs.order_by("-started_at")[:10],
+        "activity": link.activity.order_by("-created_at")[:30],
+        "alerts": link.alerts.filter(closed_at__isnull=True),
+    }
+    return render(request, "web/link_detail.html", context)
+
+
+@login_required
+@require_POST
+def link_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    link = get_object_or_404(_links(request), pk=pk)
+    enqueue_on_commit(sync_link, link.pk, "manual")
+    messages.success(request, _("Sync started for %(link)s.") % {"link": link.name})
+    return redirect("web:link", pk=link.pk)
+
+
+@login_required
+@require_POST
+def link_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    link = get_object_or_404(_links(request), pk=pk)
+    alerts.resume(link)
+    enqueue_on_commit(sync_link, link.pk, "manual")
+    messages.success(request, _("%(link)s resumed.") % {"link": link.name})
+    return redirect("web:link", pk=link.pk)
+
+
+@login_required
+@require_POST
+def record_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Verwerk: retry this order now, ahead of the queue."""
+    record = get_object_or_404(_records(request).select_related("link"), pk=pk)
+    retry_record(record)
+    enqueue_on_commit(push_order_now, record.link_id, record.source_id, priority=10)
+    messages.success(request, _("Order %(number)s queued with priority.") % {"number": record.source_number})
+    return _back(request)
+
+
+@login_required
+@require_POST
+def record_booked(request: HttpRequest, pk: int) -> HttpResponse:
+    record = get_object_or_404(_records(request).select_related("link"), pk=pk)
+    number = request.POST.get("target_number", "").strip()
+    if not number:
+        messages.error(request, _("Enter the invoice number you found."))
+    else:
+        mark_booked(record, number, user=request.user.get_username())
+        messages.success(request, _("Order %(number)s marked as booked.") % {"number": record.source_number})
+    return _back(request)
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("web:links")
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True})

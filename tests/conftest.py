@@ -1,0 +1,74 @@
+"""Shared fixtures: in-process simulators mounted at fixed base URLs, and a ready link."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from koppeling.connectors import http as kh
+
+SHOP_URL = "http://mijnwebwinkel.sim"
+BOOKS_URL = "http://acumulus.sim"
+
+LINK_SETTINGS = {
+    "version": 1,
+    "statuses": ["3", "6", "7"],
+    "accounts": {"paypal": "2", "*": "1"},
+    "cost_centers": {"*": "1"},
+    "order_prefix": "WA",
+}
+
+
+@pytest.fixture
+def shop_sim():
+    from koppeling.connectors.mijnwebwinkel.simulator import MijnwebwinkelSimulator
+
+    sim = MijnwebwinkelSimulator()
+    kh.mount_wsgi(SHOP_URL, sim.wsgi)
+    yield sim
+    kh.unmount(SHOP_URL)
+
+
+@pytest.fixture
+def books_sim():
+    from koppeling.connectors.acumulus.simulator import AcumulusSimulator
+
+    sim = AcumulusSimulator()
+    kh.mount_wsgi(BOOKS_URL, sim.wsgi)
+    yield sim
+    kh.unmount(BOOKS_URL)
+
+
+@pytest.fixture
+def seeded_shop(shop_sim):
+    shop_sim.seed(30, seed=11, start=dt.date.today() - dt.timedelta(days=3), days=3)
+    return shop_sim
+
+
+def make_link(shop, books, *, settings=None, name="Shop → Acumulus", org=None):
+    from koppeling.sync.models import Connection, Link, Organisation
+
+    org = org or Organisation.objects.get_or_create(
+        slug="acme", defaults={"name": "Acme", "notify_email": "owner@acme.test"}
+    )[0]
+    source = Connection(organisation=org, name=f"{name} shop", system="mijnwebwinkel", base_url=SHOP_URL)
+    source.credentials = shop.valid_credentials()
+    source.save()
+    target = Connection(organisation=org, name=f"{name} books", system="acumulus", base_url=BOOKS_URL)
+    target.credentials = books.valid_credentials()
+    target.save()
+    return Link.objects.create(
+        organisation=org, name=name, source=source, target=target, settings=settings or dict(LINK_SETTINGS)
+    )
+
+
+@pytest.fixture
+def link(db, seeded_shop, books_sim):
+    return make_link(seeded_shop, books_sim)
+
+
+@pytest.fixture
+def expired_claims(settings):
+    """Claims expire at once, so a re-run can recover what a 'crashed' run left behind."""
+    settings.KOPPELING = {**settings.KOPPELING, "CLAIM_TIMEOUT_SECONDS": 0}

@@ -1,0 +1,51 @@
+"""Crash the engine at every step of a push; afterwards every order is booked exactly once.
+
+A crash is a ``SimulatedCrash`` (a BaseException nothing catches), leaving the database as a dead
+process would. The re-run happens after the claim expired (``expired_claims``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from koppeling.sync.engine import CHECKPOINTS, Engine, SimulatedCrash, mark_booked, retry_record
+from koppeling.sync.models import RecordState, SyncRecord
+from tests.sync.test_engine import assert_exactly_once, invoices_for
+
+pytestmark = pytest.mark.django_db
+
+#: after these points the target may have booked the invoice without us knowing for sure
+MAYBE_SENT = {"after_attempt_logged", "after_target_accepted", "before_ledger_update", "inside_ledger_update"}
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS)
+def test_crash_at_every_step_books_exactly_once(checkpoint, link, books_sim, expired_claims):
+    # given a run that dies at `checkpoint` on its first push
+    with pytest.raises(SimulatedCrash):
+        Engine(link, crash_at=checkpoint).run()
+    assert_exactly_once(link, books_sim)
+
+    # when the next run recovers
+    report = Engine(link).run()
+
+    # then nothing is booked twice, and what could be unsure is put to a person, never re-pushed
+    assert_exactly_once(link, books_sim)
+    review = list(SyncRecord.objects.filter(link=link, state=RecordState.NEEDS_REVIEW))
+    if checkpoint in MAYBE_SENT:
+        assert len(review) == 1, checkpoint
+        assert report.recovered >= 1
+        record = review[0]
+        booked = invoices_for(books_sim, record.reference)
+        # and the person resolves it with one click either way
+        if booked:
+            mark_booked(record, booked[0].invoicenumber)
+        else:
+            retry_record(record)
+            Engine(link).run()
+    else:
+        assert review == []
+    eligible = SyncRecord.objects.filter(link=link).exclude(state=RecordState.SKIPPED)
+    assert eligible.exists()
+    assert set(eligible.values_list("state", flat=True)) == {RecordState.PUSHED}
+    for record in eligible:
+        assert len(invoices_for(books_sim, record.reference)) == 1, (checkpoint, record.reference)
