@@ -210,9 +210,8 @@ SOURCE_CHECKS: dict[str, Callable[[Any], None]] = {
 # -- target checks ------------------------------------------------------------------------------
 
 def _invoice(h: TargetHarness, reference: str, **overrides: Any) -> Invoice:
-    extra = h.invoice_settings()
-    return sample_invoice(reference, account=extra.get("account", ""), cost_center=extra.get("cost_center", ""),
-                          **overrides)
+    values = {"account": "", "cost_center": "", **h.invoice_settings(), **overrides}
+    return sample_invoice(reference, **values)
 
 
 def check_target_credentials(h: TargetHarness) -> None:
