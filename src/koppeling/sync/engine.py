@@ -248,6 +248,9 @@ class Engine:
                 record.updated_at = now
                 updates.append(record)
         last_value = max((fo.changed_at for fo in batch if fo.changed_at), default=None)
+        if last_value is not None and last_value > now:
+            # a source clock ahead of ours must not push the cursor past changes still to come
+            last_value = now
         with transaction.atomic():
             if creates:
                 SyncRecord.objects.bulk_create(creates)
