@@ -77,6 +77,10 @@ class OrderLine:
     vat_rate: Decimal | None = None  # percent, e.g. Decimal("21")
     vat_amount: Decimal | None = None  # VAT of the whole line, when the shop states it
     sku: str = ""
+    # Optional koppeling VAT category ("food", "books", "accommodation", "culture", "reduced",
+    # "standard"; see core.vat.CATEGORIES): lets a missing rate be completed and an OSS sale use
+    # the customer's country rate for that category instead of a guess.
+    vat_category: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +149,10 @@ class Invoice:
     cost_center: str = ""
     source_total_inc: Decimal | None = None
     warnings: list[str] = field(default_factory=list)
+    # Gift-card payments (a positive amount) left out of the lines because they are payments, not
+    # revenue: the lines add up to source_total_inc + gift_card_amount.
+    gift_card_amount: Decimal = Decimal("0")
+    regime_reason: str = ""  # plain-language why of the regime (core.regime.RegimeDecision.reason)
 
     @property
     def total_ex(self) -> Decimal:
