@@ -232,7 +232,7 @@ class Engine:
             )
         }
         creates: list[SyncRecord] = []
-        updates: list[SyncRecord] = []
+        updates: list[tuple[str, SyncRecord]] = []
         events: list[ActivityEvent] = []
         for source_id, fo in by_id.items():
             if fo.order is not None:
@@ -244,18 +244,24 @@ class Engine:
                 )
                 if self._decide(record, fo, force, events, new=True):
                     creates.append(record)
-            elif self._decide(record, fo, force, events, new=False):
-                record.updated_at = now
-                updates.append(record)
+            else:
+                original_state = record.state
+                if self._decide(record, fo, force, events, new=False):
+                    record.updated_at = now
+                    updates.append((original_state, record))
         last_value = max((fo.changed_at for fo in batch if fo.changed_at), default=None)
         if last_value is not None and last_value > now:
             # a source clock ahead of ours must not push the cursor past changes still to come
             last_value = now
         with transaction.atomic():
             if creates:
-                SyncRecord.objects.bulk_create(creates)
-            if updates:
-                SyncRecord.objects.bulk_update(updates, UPDATE_FIELDS)
+                # another worker may have created some of these a moment ago: theirs stand
+                SyncRecord.objects.bulk_create(creates, ignore_conflicts=True)
+            for original_state, record in updates:
+                # optimistic: if another worker moved the row on (e.g. claimed it), leave it be
+                SyncRecord.objects.filter(pk=record.pk, state=original_state).update(
+                    **{name: getattr(record, name) for name in UPDATE_FIELDS}
+                )
             if events:
                 for event in events:  # bulk_create cannot see records created just above on all DBs
                     if event.record is not None and event.record.pk is None:

@@ -1,0 +1,68 @@
+"""The first web pages: sign in, links with counts, failed orders with their reason, one-click fixes."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from koppeling.sync.engine import Engine
+from koppeling.sync.models import Organisation, RecordState, SyncRecord
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def member(django_user_model, link):
+    user = django_user_model.objects.create_user("eigenaar", password="pw-12345678")
+    link.organisation.members.add(user)
+    return user
+
+
+def test_links_page_requires_sign_in(client):
+    response = client.get(reverse("web:links"))
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+def test_sign_in_and_see_link_counts_and_failed_orders(client, member, link, seeded_shop):
+    seeded_shop.malform_next("bad_record")
+    Engine(link).run()
+    assert client.login(username="eigenaar", password="pw-12345678")
+    response = client.get(reverse("web:links"))
+    html = response.content.decode()
+    pushed = SyncRecord.objects.filter(link=link, state=RecordState.PUSHED).count()
+    assert response.status_code == 200
+    assert link.name in html
+    assert f'<td class="num pushed">{pushed}</td>' in html
+    failed = SyncRecord.objects.get(link=link, state=RecordState.FAILED)
+    assert f'data-order="{failed.source_number}"' in html
+    assert failed.message.split(":")[0] in html
+
+
+def test_other_organisations_links_are_invisible(client, django_user_model, link):
+    outsider = django_user_model.objects.create_user("ander", password="pw-12345678")
+    Organisation.objects.create(name="Other", slug="other").members.add(outsider)
+    client.login(username="ander", password="pw-12345678")
+    assert link.name not in client.get(reverse("web:links")).content.decode()
+    assert client.get(reverse("web:link", args=[link.pk])).status_code == 404
+
+
+def test_verwerk_requeues_failed_order_with_priority(client, member, link, django_capture_on_commit_callbacks):
+    Engine(link).run()
+    record = SyncRecord.objects.filter(link=link, state=RecordState.PUSHED).first()
+    SyncRecord.objects.filter(pk=record.pk).update(state=RecordState.FAILED, reason_code="rule", message="x")
+    client.login(username="eigenaar", password="pw-12345678")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(reverse("web:record_retry", args=[record.pk]))
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert record.state == RecordState.PENDING and record.priority == 10
+    assert len(callbacks) == 1  # the priority push is enqueued only on commit
+
+
+def test_link_detail_in_dutch_and_english(client, member, link):
+    Engine(link).run()
+    client.login(username="eigenaar", password="pw-12345678")
+    page = client.get(reverse("web:link", args=[link.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert "Recent runs" in page.content.decode()
