@@ -602,6 +602,9 @@ class MijnwebwinkelSimulator:
         else:
             payment_status = "captured"
         changed = moment + dt.timedelta(minutes=rng.randint(0, 72 * 60))
+        now = self.clock().replace(tzinfo=None)
+        if changed > now:  # a real shop has no status changes in the future
+            changed = max(moment, now)
         country_name = _COUNTRIES[country][1]
         invoice = {
             "gender": customer.gender,
