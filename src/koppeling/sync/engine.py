@@ -406,17 +406,21 @@ class Engine:
         stop: ConnectorError | None = None
         try:
             while queue or pending:
-                while queue and len(pending) < in_flight and stop is None:
+                to_send: list[tuple[SyncRecord, Invoice]] = []
+                while queue and len(pending) + len(to_send) < in_flight and stop is None:
                     record = queue.pop(0)
-                    prepared = self._prepare(record)
-                    if prepared is None:
-                        continue
-                    invoice, attempt_id = prepared
-                    started = time.perf_counter()
-                    pending[pool.submit(self._call_target, invoice)] = (record, attempt_id, started)
+                    invoice = self._prepare(record)
+                    if invoice is not None:
+                        to_send.append((record, invoice))
+                if to_send:
+                    attempt_ids = self._log_attempts([record for record, _ in to_send])
+                    for (record, invoice), attempt_id in zip(to_send, attempt_ids, strict=True):
+                        started = time.perf_counter()
+                        pending[pool.submit(self._call_target, invoice)] = (record, attempt_id, started)
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                successes: list[tuple[SyncRecord, int, PushResult, int]] = []
                 for future in done:
                     record, attempt_id, started = pending.pop(future)
                     duration = int((time.perf_counter() - started) * 1000)
@@ -424,12 +428,15 @@ class Engine:
                     if isinstance(exc, SimulatedCrash):
                         raise exc
                     if exc is None:
-                        self._record_success(record, token, attempt_id, future.result(), duration)
-                    elif isinstance(exc, AuthError | QuotaError):
+                        successes.append((record, attempt_id, future.result(), duration))
+                        continue
+                    if isinstance(exc, AuthError | QuotaError):
                         self._release(record, token, attempt_id, exc, duration)
                         stop = stop or exc
                     else:
                         self._record_failure(record, token, attempt_id, exc, duration)
+                if successes:  # everything that came back together is recorded in one transaction
+                    self._record_successes(token, successes)
                 if stop is not None:
                     queue_left, queue = queue, []
                     for record in queue_left:
@@ -447,8 +454,8 @@ class Engine:
         self.checkpoint("after_target_accepted")
         return result
 
-    def _prepare(self, record: SyncRecord) -> tuple[Invoice, int] | None:
-        """Build the invoice and log the attempt; None when the record failed before any call."""
+    def _prepare(self, record: SyncRecord) -> Invoice | None:
+        """Build the invoice; None when the record failed before any call."""
         order = self._orders.get(record.source_id)
         try:
             if order is None:
@@ -472,51 +479,71 @@ class Engine:
         except DataError as exc:
             self._finish_record(record, None, ReasonCode.SOURCE_DATA, exc.code, exc.message, exc.suggestion)
             return None
-        attempt = SyncAttempt.objects.create(record=record, claim_token=record.claim_token, started_at=self.now())
+        return invoice
+
+    def _log_attempts(self, records: list[SyncRecord]) -> list[int]:
+        """Commit the attempt rows *before* the calls: after a crash they say "maybe sent"."""
+        now = self.now()
+        with transaction.atomic():
+            attempts = SyncAttempt.objects.bulk_create(
+                [SyncAttempt(record=r, claim_token=r.claim_token, started_at=now) for r in records]
+            )
         self.checkpoint("after_attempt_logged")
-        return invoice, attempt.pk
+        return [a.pk for a in attempts]
 
     def _record_success(
         self, record: SyncRecord, token: uuid.UUID, attempt_id: int, result: PushResult, duration: int
     ) -> None:
+        self._record_successes(token, [(record, attempt_id, result, duration)])
+
+    def _record_successes(
+        self, token: uuid.UUID | None, items: list[tuple[SyncRecord, int, PushResult, int]]
+    ) -> None:
+        """Write the target's answers in one local transaction, right after they arrived."""
         self.checkpoint("before_ledger_update")
         now = self.now()
+        events: list[ActivityEvent] = []
         with transaction.atomic():
-            updated = SyncRecord.objects.filter(pk=record.pk, claim_token=token, state=RecordState.PUSHING).update(
-                state=RecordState.PUSHED,
-                target_id=result.target_id[:100],
-                target_number=result.number[:100],
-                target_token=result.token[:100],
-                booked_fingerprint=F("fingerprint"),
-                pushed_at=now,
-                updated_at=now,
-                attempts=F("attempts") + 1,
-                reason_code="",
-                error_code="",
-                message="; ".join(result.warnings)[:2000],
-                suggestion="",
-                claim_token=None,
-                priority=0,
-            )
-            SyncAttempt.objects.filter(pk=attempt_id).update(
-                outcome=AttemptOutcome.SUCCESS, duration_ms=duration, status_code=200
-            )
+            attempts = []
+            for record, attempt_id, result, duration in items:
+                updated = SyncRecord.objects.filter(
+                    pk=record.pk, claim_token=token or record.claim_token, state=RecordState.PUSHING
+                ).update(
+                    state=RecordState.PUSHED,
+                    target_id=result.target_id[:100],
+                    target_number=result.number[:100],
+                    target_token=result.token[:100],
+                    booked_fingerprint=F("fingerprint"),
+                    pushed_at=now,
+                    updated_at=now,
+                    attempts=F("attempts") + 1,
+                    reason_code="",
+                    error_code="",
+                    message="; ".join(result.warnings)[:2000],
+                    suggestion="",
+                    claim_token=None,
+                    priority=0,
+                )
+                attempts.append(SyncAttempt(pk=attempt_id, outcome=AttemptOutcome.SUCCESS, duration_ms=duration,
+                                            status_code=200))
+                number = record.source_number or record.source_id
+                booked_as = result.number or result.target_id
+                if updated:
+                    events.append(self._event_row(
+                        ActivityLevel.INFO, "pushed",
+                        f"Order {number} booked as {booked_as}" + (" (concept)" if result.concept else ""), record,
+                    ))
+                else:  # our claim was taken over after it expired: say so loudly
+                    events.append(self._event_row(
+                        ActivityLevel.ERROR, "claim_lost",
+                        f"Order {number} was booked as {booked_as}, but its claim had expired and was taken "
+                        "over; check for a duplicate booking.", record,
+                    ))
+                if updated:
+                    self.report.pushed += 1
+            SyncAttempt.objects.bulk_update(attempts, ["outcome", "duration_ms", "status_code"])
             self.checkpoint("inside_ledger_update")
-            if updated:
-                self._event(
-                    ActivityLevel.INFO, "pushed",
-                    f"Order {record.source_number or record.source_id} booked as "
-                    f"{result.number or result.target_id}" + (" (concept)" if result.concept else ""),
-                    record,
-                )
-            else:  # our claim was taken over after it expired: say so loudly
-                self._event(
-                    ActivityLevel.ERROR, "claim_lost",
-                    f"Order {record.source_number} was booked as {result.number or result.target_id}, "
-                    "but its claim had expired and was taken over; check for a duplicate booking.",
-                    record,
-                )
-        self.report.pushed += 1
+            ActivityEvent.objects.bulk_create(events)
 
     def _record_failure(
         self, record: SyncRecord, token: uuid.UUID, attempt_id: int, exc: BaseException, duration: int

@@ -604,7 +604,7 @@ class MijnwebwinkelSimulator:
         changed = moment + dt.timedelta(minutes=rng.randint(0, 72 * 60))
         now = self.clock().replace(tzinfo=None)
         if changed > now:  # a real shop has no status changes in the future
-            changed = max(moment, now)
+            changed = moment + (now - moment) * rng.random() if now > moment else moment
         country_name = _COUNTRIES[country][1]
         invoice = {
             "gender": customer.gender,
