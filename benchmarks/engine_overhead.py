@@ -57,7 +57,9 @@ def bare_loop(shop_url: str, shop_creds: dict, books_url: str, books_creds: dict
     from koppeling.connectors.mijnwebwinkel.client import MijnwebwinkelSource
     from koppeling.core.invoicing import InvoiceSettings, order_to_invoice
 
-    source = MijnwebwinkelSource(ConnectionConfig("mijnwebwinkel", shop_url, shop_creds), make_client(shop_url))
+    source = MijnwebwinkelSource(
+        ConnectionConfig("mijnwebwinkel", shop_url, shop_creds), make_client(shop_url)
+    )
     target = AcumulusTarget(ConnectionConfig("acumulus", books_url, books_creds), make_client(books_url))
     settings = InvoiceSettings(account="1", cost_center="1")
     start = time.perf_counter()
@@ -82,7 +84,10 @@ def engine_run(shop_url: str, shop_creds: dict, books_url: str, books_creds: dic
     target.credentials = books_creds
     target.save()
     link = Link.objects.create(
-        organisation=org, name=name, source=source, target=target,
+        organisation=org,
+        name=name,
+        source=source,
+        target=target,
         settings={"statuses": ALL_STATUSES, "accounts": {"*": "1"}, "cost_centers": {"*": "1"}},
     )
     start = time.perf_counter()
@@ -111,15 +116,20 @@ def measure(orders: int, latency: float, label: str) -> dict:
             kh.mount_wsgi(books_url, books.wsgi)
         try:
             if who == "bare":
-                elapsed, pushed = bare_loop(shop_url, shop.valid_credentials(), books_url, books.valid_credentials())
+                elapsed, pushed = bare_loop(
+                    shop_url, shop.valid_credentials(), books_url, books.valid_credentials()
+                )
                 results["bare"] = {"seconds": elapsed, "pushed": pushed}
             else:
                 elapsed, report, again = engine_run(
                     shop_url, shop.valid_credentials(), books_url, books.valid_credentials(), f"{label}"
                 )
                 results["engine"] = {
-                    "seconds": elapsed, "pushed": report.pushed, "failed": report.failed,
-                    "idle_api_calls": again.api_calls, "second_run_pushed": again.pushed,
+                    "seconds": elapsed,
+                    "pushed": report.pushed,
+                    "failed": report.failed,
+                    "idle_api_calls": again.api_calls,
+                    "second_run_pushed": again.pushed,
                 }
         finally:
             for srv in servers:
@@ -129,8 +139,19 @@ def measure(orders: int, latency: float, label: str) -> dict:
     return results
 
 
+def _line(setting: str, orders: int, result: dict, goal: float) -> str:
+    bare, engine = result["bare"]["seconds"], result["engine"]["seconds"]
+    rate = result["engine"]["pushed"] / engine
+    return (
+        f"{setting}, {orders} orders: bare {bare:.2f} s ({bare / orders * 1000:.3f} ms/order), "
+        f"engine {engine:.2f} s ({rate:.0f} orders/s) -> ratio {result['ratio']:.2f} (goal <= {goal})"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--latency-orders", type=int, default=None, help="orders for the latency setting")
     parser.add_argument("--latency", type=float, default=0.025)
@@ -140,36 +161,36 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="koppeling-bench-") as data_dir:
         _setup_django(data_dir)
         fast = measure(args.orders, 0.0, "inproc")
-        print(f"in-process, no latency, {args.orders} orders: bare {fast['bare']['seconds']:.2f} s "
-              f"({fast['bare']['seconds'] / args.orders * 1000:.3f} ms/order), engine {fast['engine']['seconds']:.2f} s "
-              f"({fast['engine']['pushed'] / fast['engine']['seconds']:.0f} orders/s) → ratio {fast['ratio']:.2f} "
-              f"(goal ≤ 2.0)")
+        print(_line("in-process, no latency", args.orders, fast, 2.0))
         slow = measure(latency_orders, args.latency, "socket")
-        print(f"socket, {args.latency * 1000:.0f} ms latency, {latency_orders} orders: bare "
-              f"{slow['bare']['seconds']:.2f} s, engine {slow['engine']['seconds']:.2f} s "
-              f"({slow['engine']['pushed'] / slow['engine']['seconds']:.0f} orders/s) → ratio {slow['ratio']:.2f} "
-              f"(goal ≤ 0.5)")
+        print(_line(f"socket, {args.latency * 1000:.0f} ms latency", latency_orders, slow, 0.5))
         idle = fast["engine"]["idle_api_calls"]
-        print(f"incremental sync with nothing changed: {idle} API call(s) (goal 1); "
-              f"second run pushed {fast['engine']['second_run_pushed']}")
+        print(
+            f"incremental sync with nothing changed: {idle} API call(s) (goal 1); "
+            f"second run pushed {fast['engine']['second_run_pushed']}"
+        )
         ok = fast["ratio"] <= 2.0 and slow["ratio"] <= 0.5 and idle == 1 and fast["engine"]["failed"] == 0
-        print(json.dumps({
-            "name": "engine_overhead",
-            "metric": "engine_seconds_over_bare_loop_seconds",
-            "value": round(fast["engine"]["seconds"], 4),
-            "baseline": round(fast["bare"]["seconds"], 4),
-            "ratio": round(fast["ratio"], 3),
-            "goal": 2.0,
-            "latency_value": round(slow["engine"]["seconds"], 4),
-            "latency_baseline": round(slow["bare"]["seconds"], 4),
-            "latency_ratio": round(slow["ratio"], 3),
-            "latency_goal": 0.5,
-            "orders": args.orders,
-            "latency_orders": latency_orders,
-            "orders_per_second": round(fast["engine"]["pushed"] / fast["engine"]["seconds"], 1),
-            "idle_api_calls": idle,
-            "ok": ok,
-        }))
+        print(
+            json.dumps(
+                {
+                    "name": "engine_overhead",
+                    "metric": "engine_seconds_over_bare_loop_seconds",
+                    "value": round(fast["engine"]["seconds"], 4),
+                    "baseline": round(fast["bare"]["seconds"], 4),
+                    "ratio": round(fast["ratio"], 3),
+                    "goal": 2.0,
+                    "latency_value": round(slow["engine"]["seconds"], 4),
+                    "latency_baseline": round(slow["bare"]["seconds"], 4),
+                    "latency_ratio": round(slow["ratio"], 3),
+                    "latency_goal": 0.5,
+                    "orders": args.orders,
+                    "latency_orders": latency_orders,
+                    "orders_per_second": round(fast["engine"]["pushed"] / fast["engine"]["seconds"], 1),
+                    "idle_api_calls": idle,
+                    "ok": ok,
+                }
+            )
+        )
     return 0
 
 

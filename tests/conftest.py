@@ -49,9 +49,12 @@ def seeded_shop(shop_sim):
 def make_link(shop, books, *, settings=None, name="Shop → Acumulus", org=None):
     from koppeling.sync.models import Connection, Link, Organisation
 
-    org = org or Organisation.objects.get_or_create(
-        slug="acme", defaults={"name": "Acme", "notify_email": "owner@acme.test"}
-    )[0]
+    org = (
+        org
+        or Organisation.objects.get_or_create(
+            slug="acme", defaults={"name": "Acme", "notify_email": "owner@acme.test"}
+        )[0]
+    )
     source = Connection(organisation=org, name=f"{name} shop", system="mijnwebwinkel", base_url=SHOP_URL)
     source.credentials = shop.valid_credentials()
     source.save()

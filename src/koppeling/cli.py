@@ -21,7 +21,7 @@ def _migrate(verbosity: int = 0) -> None:
     call_command("migrate", interactive=False, verbosity=verbosity)
 
 
-def _find_link(ref: str):  # noqa: ANN202
+def _find_link(ref: str):
     from koppeling.sync.models import Link
 
     qs = Link.objects.select_related("source", "target")
@@ -51,10 +51,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
     engine = Engine(link)
     report = engine.run(kind=kind, since=since, order_number=args.order, dry_run=args.dry_run)
     if args.dry_run:
-        console.print(f"[bold]Dry run[/] of {link.name}: {len(report.would_push)} would be pushed, "
-                      f"{len(report.would_fail)} would fail, {report.skipped} skipped by the conditions.")
-        for number, invoice in report.would_push[:50]:
-            console.print(f"  push {invoice.reference}: {invoice.total_inc} {invoice.currency} ({invoice.regime})")
+        console.print(
+            f"[bold]Dry run[/] of {link.name}: {len(report.would_push)} would be pushed, "
+            f"{len(report.would_fail)} would fail, {report.skipped} skipped by the conditions."
+        )
+        for _number, invoice in report.would_push[:50]:
+            console.print(
+                f"  push {invoice.reference}: {invoice.total_inc} {invoice.currency} ({invoice.regime})"
+            )
         for number, why in report.would_fail:
             console.print(f"  [red]fail[/] {number}: {why}")
         return 0
@@ -96,18 +100,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def start_web(host: str, port: int):  # noqa: ANN201
+def start_web(host: str, port: int):
     """Serve the Django app from a background thread (embedded mode)."""
     import threading
-
-    from django.core.servers.basehttp import WSGIServer, WSGIRequestHandler, get_internal_wsgi_application
     from socketserver import ThreadingMixIn
+
+    from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer, get_internal_wsgi_application
 
     class Server(ThreadingMixIn, WSGIServer):
         daemon_threads = True
 
     class QuietHandler(WSGIRequestHandler):
-        def log_message(self, format: str, *args) -> None:  # noqa: A002
+        def log_message(self, format: str, *args) -> None:
             pass
 
     httpd = Server((host, port), QuietHandler, ipv6=False)
@@ -198,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         from koppeling.convert import cli as convert_cli
 
         strato = conv.add_parser(
-            "strato", help="Strato Webshop Pro exports -> Acumulus import files",
+            "strato",
+            help="Strato Webshop Pro exports -> Acumulus import files",
             formatter_class=argparse.RawDescriptionHelpFormatter,
             description=getattr(convert_cli, "DESCRIPTION", None),
         )

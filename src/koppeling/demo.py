@@ -18,7 +18,7 @@ DEMO_USER = "demo"
 DEMO_PASSWORD = "koppeling-demo"  # noqa: S105 - documented demo sign-in, local only
 
 
-def start_simulators(orders: int, host: str = "127.0.0.1", ports: tuple[int, int] = (0, 0)):  # noqa: ANN201
+def start_simulators(orders: int, host: str = "127.0.0.1", ports: tuple[int, int] = (0, 0)):
     from koppeling.connectors.acumulus.simulator import AcumulusSimulator
     from koppeling.connectors.mijnwebwinkel.simulator import MijnwebwinkelSimulator
     from koppeling.connectors.simserver import serve_wsgi
@@ -27,11 +27,16 @@ def start_simulators(orders: int, host: str = "127.0.0.1", ports: tuple[int, int
     today = dt.date.today()
     shop.seed(orders, seed=7, start=today - dt.timedelta(days=6), days=6)
     books = AcumulusSimulator(trial=False)
-    return shop, books, serve_wsgi(shop.wsgi, host=host, port=ports[0]), serve_wsgi(books.wsgi, host=host, port=ports[1])
+    return (
+        shop,
+        books,
+        serve_wsgi(shop.wsgi, host=host, port=ports[0]),
+        serve_wsgi(books.wsgi, host=host, port=ports[1]),
+    )
 
 
 @transaction.atomic
-def ensure_demo_setup(shop_url: str, shop_creds: dict, books_url: str, books_creds: dict):  # noqa: ANN201
+def ensure_demo_setup(shop_url: str, shop_creds: dict, books_url: str, books_creds: dict):
     from koppeling.sync.models import Connection, Link, Organisation
 
     user_model = get_user_model()
@@ -43,12 +48,14 @@ def ensure_demo_setup(shop_url: str, shop_creds: dict, books_url: str, books_cre
         user.save()
     org, _ = Organisation.objects.get_or_create(slug="demo", defaults={"name": "Demo Webwinkel"})
     org.members.add(user)
-    shop, _ = Connection.objects.get_or_create(organisation=org, name="Mijnwebwinkel (simulator)",
-                                               defaults={"system": "mijnwebwinkel"})
+    shop, _ = Connection.objects.get_or_create(
+        organisation=org, name="Mijnwebwinkel (simulator)", defaults={"system": "mijnwebwinkel"}
+    )
     shop.base_url, shop.credentials = shop_url, shop_creds
     shop.save()
-    books, _ = Connection.objects.get_or_create(organisation=org, name="Acumulus (simulator)",
-                                                defaults={"system": "acumulus"})
+    books, _ = Connection.objects.get_or_create(
+        organisation=org, name="Acumulus (simulator)", defaults={"system": "acumulus"}
+    )
     books.base_url, books.credentials = books_url, books_creds
     books.save()
     link, _ = Link.objects.get_or_create(
@@ -85,7 +92,8 @@ def run_demo(*, host: str, port: int, orders: int, once: bool = False) -> int:
     console.print("First sync …")
     report = Engine(link).run(kind="manual")
     console.print(
-        f"  fetched {report.fetched} orders · pushed [green]{report.pushed}[/] · failed [red]{report.failed}[/] · "
+        f"  fetched {report.fetched} orders · pushed [green]{report.pushed}[/] · "
+        f"failed [red]{report.failed}[/] · "
         f"skipped by the import conditions {report.skipped} · API calls {report.api_calls}"
     )
     again = Engine(link).run(kind="manual")

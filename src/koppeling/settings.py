@@ -49,12 +49,16 @@ def _fernet_key() -> str:
 # Comma-separated; the first encrypts, all decrypt (rotate by prepending a new key).
 KOPPELING_FERNET_KEYS = [
     k.strip()
-    for k in (os.environ.get("KOPPELING_FERNET_KEYS") or _persistent_secret("fernet.key", _fernet_key)).split(",")
+    for k in (os.environ.get("KOPPELING_FERNET_KEYS") or _persistent_secret("fernet.key", _fernet_key)).split(
+        ","
+    )
     if k.strip()
 ]
 
 DEBUG = os.environ.get("KOPPELING_DEBUG", "0") == "1"
-ALLOWED_HOSTS = [h for h in os.environ.get("KOPPELING_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("KOPPELING_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("KOPPELING_CSRF_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [

@@ -25,7 +25,9 @@ class MijnwebwinkelHarness(SourceHarness):
         creds = self.sim.valid_credentials()
         if bad_credentials:
             creds = {**creds, "token": "not-a-token"}
-        return MijnwebwinkelSource(ConnectionConfig("mijnwebwinkel", self.url, creds), kh.make_client(self.url))
+        return MijnwebwinkelSource(
+            ConnectionConfig("mijnwebwinkel", self.url, creds), kh.make_client(self.url)
+        )
 
     def seed(self, count: int) -> None:
         import datetime as dt

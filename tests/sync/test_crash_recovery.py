@@ -7,10 +7,10 @@ process would. The re-run happens after the claim expired (``expired_claims``).
 from __future__ import annotations
 
 import pytest
+from tests.sync.test_engine import assert_exactly_once, invoices_for
 
 from koppeling.sync.engine import CHECKPOINTS, Engine, SimulatedCrash, mark_booked, retry_record
 from koppeling.sync.models import RecordState, SyncRecord
-from tests.sync.test_engine import assert_exactly_once, invoices_for
 
 pytestmark = pytest.mark.django_db
 

@@ -23,8 +23,11 @@ pytestmark = pytest.mark.django_db
 
 
 def invoices_for(books_sim, reference: str) -> list:
-    return [inv for inv in books_sim.invoices.values()
-            if reference in inv.description and not getattr(inv, "deleted", False)]
+    return [
+        inv
+        for inv in books_sim.invoices.values()
+        if reference in inv.description and not getattr(inv, "deleted", False)
+    ]
 
 
 def assert_exactly_once(link, books_sim) -> None:
@@ -59,7 +62,10 @@ def test_run_skips_orders_outside_the_import_conditions(link):
     skipped = SyncRecord.objects.filter(link=link, state=RecordState.SKIPPED)
     assert skipped.exists()
     assert set(skipped.values_list("reason_code", flat=True)) <= {
-        ReasonCode.STATUS_NOT_SELECTED, ReasonCode.PAYMENT_METHOD_NOT_SELECTED, ReasonCode.COUNTRY_NOT_SELECTED}
+        ReasonCode.STATUS_NOT_SELECTED,
+        ReasonCode.PAYMENT_METHOD_NOT_SELECTED,
+        ReasonCode.COUNTRY_NOT_SELECTED,
+    }
     assert not skipped.filter(source_status__in=["3", "6", "7"]).exists()
 
 
@@ -72,8 +78,9 @@ def test_incremental_run_with_nothing_changed_makes_one_api_call(link):
 
 def test_skipped_order_is_pushed_once_its_status_becomes_paid(link, seeded_shop, books_sim):
     Engine(link).run()
-    record = SyncRecord.objects.filter(link=link, state=RecordState.SKIPPED,
-                                       reason_code=ReasonCode.STATUS_NOT_SELECTED).first()
+    record = SyncRecord.objects.filter(
+        link=link, state=RecordState.SKIPPED, reason_code=ReasonCode.STATUS_NOT_SELECTED
+    ).first()
     assert record is not None
     seeded_shop.set_status(int(record.source_id), 3)
     report = Engine(link).run()
@@ -86,8 +93,11 @@ def test_skipped_order_is_pushed_once_its_status_becomes_paid(link, seeded_shop,
 def test_payment_method_and_country_conditions(db, seeded_shop, books_sim):
     from tests.conftest import LINK_SETTINGS, make_link
 
-    link = make_link(seeded_shop, books_sim, settings={**LINK_SETTINGS, "countries": ["BE"],
-                                                       "payment_methods": ["bancontact", "ideal"]})
+    link = make_link(
+        seeded_shop,
+        books_sim,
+        settings={**LINK_SETTINGS, "countries": ["BE"], "payment_methods": ["bancontact", "ideal"]},
+    )
     Engine(link).run()
     for record in SyncRecord.objects.filter(link=link, state=RecordState.PUSHED):
         order = seeded_shop.order(int(record.source_id))
@@ -95,7 +105,9 @@ def test_payment_method_and_country_conditions(db, seeded_shop, books_sim):
         assert order["payment"]["method_name"] in {"bancontact", "ideal"}
 
 
-def test_bad_shop_token_pauses_link_and_sends_one_email(link, seeded_shop, django_capture_on_commit_callbacks):
+def test_bad_shop_token_pauses_link_and_sends_one_email(
+    link, seeded_shop, django_capture_on_commit_callbacks
+):
     # given the merchant revoked the token
     seeded_shop.revoke_token()
     # when the link runs (twice)
@@ -113,8 +125,9 @@ def test_bad_shop_token_pauses_link_and_sends_one_email(link, seeded_shop, djang
     assert not SyncRecord.objects.filter(link=link, state=RecordState.FAILED).exists()
 
 
-def test_bad_target_password_pauses_link_keeps_orders_pending(db, seeded_shop, books_sim,
-                                                              django_capture_on_commit_callbacks):
+def test_bad_target_password_pauses_link_keeps_orders_pending(
+    db, seeded_shop, books_sim, django_capture_on_commit_callbacks
+):
     from tests.conftest import make_link
 
     link = make_link(seeded_shop, books_sim)
@@ -127,7 +140,9 @@ def test_bad_target_password_pauses_link_keeps_orders_pending(db, seeded_shop, b
     assert report.paused
     assert link.status == LinkStatus.PAUSED
     assert len(mail.outbox) == 1
-    assert not SyncRecord.objects.filter(link=link, state__in=[RecordState.FAILED, RecordState.PUSHING]).exists()
+    assert not SyncRecord.objects.filter(
+        link=link, state__in=[RecordState.FAILED, RecordState.PUSHING]
+    ).exists()
     assert SyncRecord.objects.filter(link=link, state=RecordState.PENDING).exists()
     # when the owner fixes the password and resumes
     from koppeling.sync import alerts
@@ -141,7 +156,9 @@ def test_bad_target_password_pauses_link_keeps_orders_pending(db, seeded_shop, b
     assert len(mail.outbox) == 1
 
 
-def test_trial_cap_pauses_link_with_clear_reason(db, seeded_shop, books_sim, django_capture_on_commit_callbacks):
+def test_trial_cap_pauses_link_with_clear_reason(
+    db, seeded_shop, books_sim, django_capture_on_commit_callbacks
+):
     from tests.conftest import make_link
 
     books_sim.trial, books_sim.trial_cap = True, 3
@@ -179,7 +196,9 @@ def test_malformed_page_stops_run_without_losing_anything(link, seeded_shop, boo
 def test_transient_error_retries_later_with_backoff(link, books_sim):
     books_sim.fail_next(503, times=1, retry_after=120)
     report = Engine(link).run()
-    waiting = SyncRecord.objects.filter(link=link, state=RecordState.PENDING, reason_code=ReasonCode.TRANSIENT)
+    waiting = SyncRecord.objects.filter(
+        link=link, state=RecordState.PENDING, reason_code=ReasonCode.TRANSIENT
+    )
     assert waiting.count() == 1
     record = waiting.get()
     assert record.next_attempt_at >= timezone.now() + dt.timedelta(seconds=100)

@@ -12,13 +12,13 @@ import threading
 
 import pytest
 from django.db import connection, connections
+from tests.conftest import BOOKS_URL, SHOP_URL, make_link
+from tests.sync.test_engine import assert_exactly_once, invoices_for
 
 from koppeling.connectors import http as kh
 from koppeling.connectors.simserver import serve_wsgi
 from koppeling.sync.engine import Engine
 from koppeling.sync.models import RecordState, SyncRecord
-from tests.conftest import BOOKS_URL, SHOP_URL, make_link
-from tests.sync.test_engine import assert_exactly_once, invoices_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -31,7 +31,7 @@ def _in_thread(fn, results, errors):
     def target():
         try:
             results.append(fn())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()
@@ -51,8 +51,12 @@ def test_two_workers_and_duplicate_trigger_book_each_order_once(seeded_shop, boo
     threads = [
         _in_thread(lambda: Engine(link, worker="w1").run(), results, errors),
         _in_thread(lambda: Engine(link, worker="w2").run(), results, errors),
-        _in_thread(lambda: Engine(link, worker="w3").run(kind="order", order_number=order_number), results, errors),
-        _in_thread(lambda: Engine(link, worker="w4").run(kind="order", order_number=order_number), results, errors),
+        _in_thread(
+            lambda: Engine(link, worker="w3").run(kind="order", order_number=order_number), results, errors
+        ),
+        _in_thread(
+            lambda: Engine(link, worker="w4").run(kind="order", order_number=order_number), results, errors
+        ),
     ]
     for t in threads:
         t.start()

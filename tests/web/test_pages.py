@@ -47,7 +47,9 @@ def test_other_organisations_links_are_invisible(client, django_user_model, link
     assert client.get(reverse("web:link", args=[link.pk])).status_code == 404
 
 
-def test_verwerk_requeues_failed_order_with_priority(client, member, link, django_capture_on_commit_callbacks):
+def test_verwerk_requeues_failed_order_with_priority(
+    client, member, link, django_capture_on_commit_callbacks
+):
     Engine(link).run()
     record = SyncRecord.objects.filter(link=link, state=RecordState.PUSHED).first()
     SyncRecord.objects.filter(pk=record.pk).update(state=RecordState.FAILED, reason_code="rule", message="x")

@@ -24,7 +24,7 @@ def unmount(base_url: str) -> None:
         _MOUNTS.pop(base_url.rstrip("/"), None)
 
 
-def mount_wsgi(base_url: str, app) -> None:  # noqa: ANN001 - any WSGI callable
+def mount_wsgi(base_url: str, app) -> None:
     mount(base_url, httpx.WSGITransport(app=app))
 
 

@@ -69,20 +69,47 @@ class TargetHarness:
 def sample_invoice(reference: str = "KC-0001", **overrides: Any) -> Invoice:
     """A plain domestic invoice every target must be able to book."""
     lines = [
-        InvoiceLine(LineKind.PRODUCT, "Koffiebonen 1 kg", Decimal(2), Decimal("12.3967"), Decimal(21),
-                    Decimal("24.79"), Decimal("5.21")),
-        InvoiceLine(LineKind.PRODUCT, "Boek", Decimal(1), Decimal("18.3486"), Decimal(9),
-                    Decimal("18.35"), Decimal("1.65")),
-        InvoiceLine(LineKind.SHIPPING, "Verzendkosten", Decimal(1), Decimal("4.9587"), Decimal(21),
-                    Decimal("4.96"), Decimal("1.04")),
+        InvoiceLine(
+            LineKind.PRODUCT,
+            "Koffiebonen 1 kg",
+            Decimal(2),
+            Decimal("12.3967"),
+            Decimal(21),
+            Decimal("24.79"),
+            Decimal("5.21"),
+        ),
+        InvoiceLine(
+            LineKind.PRODUCT,
+            "Boek",
+            Decimal(1),
+            Decimal("18.3486"),
+            Decimal(9),
+            Decimal("18.35"),
+            Decimal("1.65"),
+        ),
+        InvoiceLine(
+            LineKind.SHIPPING,
+            "Verzendkosten",
+            Decimal(1),
+            Decimal("4.9587"),
+            Decimal(21),
+            Decimal("4.96"),
+            Decimal("1.04"),
+        ),
     ]
     values: dict[str, Any] = {
         "reference": reference,
         "description": f"Bestelling {reference}",
         "issue_date": dt.date.today(),
         "regime": VatRegime.DOMESTIC,
-        "customer": Party(name="Jan Jansen", email="jan@example.nl", street="Dorpsstraat 1",
-                          postal_code="1234 AB", city="Utrecht", country_code="NL"),
+        "customer": Party(
+            name="Jan Jansen",
+            email="jan@example.nl",
+            street="Dorpsstraat 1",
+            postal_code="1234 AB",
+            city="Utrecht",
+            country_code="NL",
+        ),
         "lines": lines,
     }
     values.update(overrides)
@@ -90,6 +117,7 @@ def sample_invoice(reference: str = "KC-0001", **overrides: Any) -> Invoice:
 
 
 # -- source checks ------------------------------------------------------------------------------
+
 
 def check_source_credentials(h: SourceHarness) -> None:
     h.connector().check()
@@ -208,6 +236,7 @@ SOURCE_CHECKS: dict[str, Callable[[Any], None]] = {
 
 
 # -- target checks ------------------------------------------------------------------------------
+
 
 def _invoice(h: TargetHarness, reference: str, **overrides: Any) -> Invoice:
     values = {"account": "", "cost_center": "", **h.invoice_settings(), **overrides}

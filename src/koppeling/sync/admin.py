@@ -22,7 +22,9 @@ class OrganisationAdmin(admin.ModelAdmin):
 class ConnectionForm(forms.ModelForm):
     system = forms.ChoiceField(choices=[])
     credentials_json = forms.CharField(
-        label="Credentials", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Credentials",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text='JSON, e.g. {"token": "...", "partner_token": "..."}. Leave empty to keep the stored ones; '
         "they are stored encrypted and never shown again.",
     )

@@ -29,8 +29,11 @@ def open_alert(link: Link, kind: str, message: str, *, suggestion: str = "") -> 
                 created = None
         if created is not None:
             ActivityEvent.objects.create(
-                organisation_id=link.organisation_id, link=link, level=ActivityLevel.ERROR,
-                code=f"link_paused_{kind}", message=f"Link paused: {message}",
+                organisation_id=link.organisation_id,
+                link=link,
+                level=ActivityLevel.ERROR,
+                code=f"link_paused_{kind}",
+                message=f"Link paused: {message}",
             )
             alert_id = created.pk
             transaction.on_commit(lambda: send_alert_mail(alert_id, suggestion))

@@ -70,7 +70,9 @@ def load(path: str | Path) -> dict[str, Any]:
         raise ApplyError([f"{path}: {exc.strerror}"]) from exc
 
 
-def apply_config(data: dict[str, Any], *, env: dict[str, str] | None = None, source: str = "file") -> ApplyResult:
+def apply_config(
+    data: dict[str, Any], *, env: dict[str, str] | None = None, source: str = "file"
+) -> ApplyResult:
     env = dict(os.environ) if env is None else env
     problems: list[str] = []
     org_data = data.get("organisation") or {}
@@ -136,7 +138,8 @@ def apply_config(data: dict[str, Any], *, env: dict[str, str] | None = None, sou
             (result.created if created else result.updated).append(f"connection {obj.name}")
         for key, link in links.items():
             obj, created = Link.objects.get_or_create(
-                organisation=org, name=link.get("name", key),
+                organisation=org,
+                name=link.get("name", key),
                 defaults={"source": by_key[link["source"]], "target": by_key[link["target"]]},
             )
             obj.source, obj.target = by_key[link["source"]], by_key[link["target"]]

@@ -68,7 +68,7 @@ BATCH = 100
 OBJECT_TYPE = "order"
 
 
-class SimulatedCrash(BaseException):  # noqa: N818 - it is a crash, not an error
+class SimulatedCrash(BaseException):
     """Raised by a crash hook in tests: nothing in the engine catches a BaseException."""
 
 
@@ -292,8 +292,12 @@ class Engine:
             if new or record.state in (RecordState.PENDING, RecordState.FAILED, RecordState.SKIPPED):
                 self._fail(record, ReasonCode.SOURCE_DATA, err.code, err.message, err.suggestion)
                 self.report.failed += 1
-            return new or before != (record.state, record.reason_code, record.fingerprint,
-                                     record.changed_after_booking)
+            return new or before != (
+                record.state,
+                record.reason_code,
+                record.fingerprint,
+                record.changed_after_booking,
+            )
         order = fo.order
         for name, value in _order_fields(order).items():
             setattr(record, name, value)
@@ -311,13 +315,16 @@ class Engine:
             if record.booked_fingerprint and fo.fingerprint != record.booked_fingerprint:
                 if not record.changed_after_booking:
                     record.changed_after_booking = True
-                    events.append(self._event_row(
-                        ActivityLevel.WARNING, ReasonCode.CHANGED_AFTER_BOOKING,
-                        f"Order {order.number} was changed in the shop after it was booked as "
-                        f"{record.target_number or record.target_id}. It was not booked again; "
-                        "correct the booking by hand (credit and re-book) if the change matters.",
-                        record,
-                    ))
+                    events.append(
+                        self._event_row(
+                            ActivityLevel.WARNING,
+                            ReasonCode.CHANGED_AFTER_BOOKING,
+                            f"Order {order.number} was changed in the shop after it was booked as "
+                            f"{record.target_number or record.target_id}. It was not booked again; "
+                            "correct the booking by hand (credit and re-book) if the change matters.",
+                            record,
+                        )
+                    )
             elif record.changed_after_booking:
                 record.changed_after_booking = False  # changed back to what was booked
         elif state in (RecordState.PUSHING, RecordState.NEEDS_REVIEW):
@@ -381,8 +388,11 @@ class Engine:
             SyncRecord.objects.filter(id__in=ids, state=RecordState.PENDING).update(
                 state=RecordState.PUSHING, claim_token=token, claimed_at=self.now()
             )
-        claimed = list(SyncRecord.objects.filter(claim_token=token, state=RecordState.PUSHING).order_by(
-            "-priority", "id"))
+        claimed = list(
+            SyncRecord.objects.filter(claim_token=token, state=RecordState.PUSHING).order_by(
+                "-priority", "id"
+            )
+        )
         self.checkpoint("after_claim")
         return token, claimed
 
@@ -524,21 +534,34 @@ class Engine:
                     claim_token=None,
                     priority=0,
                 )
-                attempts.append(SyncAttempt(pk=attempt_id, outcome=AttemptOutcome.SUCCESS, duration_ms=duration,
-                                            status_code=200))
+                attempts.append(
+                    SyncAttempt(
+                        pk=attempt_id, outcome=AttemptOutcome.SUCCESS, duration_ms=duration, status_code=200
+                    )
+                )
                 number = record.source_number or record.source_id
                 booked_as = result.number or result.target_id
                 if updated:
-                    events.append(self._event_row(
-                        ActivityLevel.INFO, "pushed",
-                        f"Order {number} booked as {booked_as}" + (" (concept)" if result.concept else ""), record,
-                    ))
+                    events.append(
+                        self._event_row(
+                            ActivityLevel.INFO,
+                            "pushed",
+                            f"Order {number} booked as {booked_as}"
+                            + (" (concept)" if result.concept else ""),
+                            record,
+                        )
+                    )
                 else:  # our claim was taken over after it expired: say so loudly
-                    events.append(self._event_row(
-                        ActivityLevel.ERROR, "claim_lost",
-                        f"Order {number} was booked as {booked_as}, but its claim had expired and was taken "
-                        "over; check for a duplicate booking.", record,
-                    ))
+                    events.append(
+                        self._event_row(
+                            ActivityLevel.ERROR,
+                            "claim_lost",
+                            f"Order {number} was booked as {booked_as}, but its claim had expired and was "
+                            "taken "
+                            "over; check for a duplicate booking.",
+                            record,
+                        )
+                    )
                 if updated:
                     self.report.pushed += 1
             SyncAttempt.objects.bulk_update(attempts, ["outcome", "duration_ms", "status_code"])
@@ -556,14 +579,25 @@ class Engine:
             return
         if isinstance(exc, ConnectorError):
             self._finish_record(
-                record, attempt_id, ReasonCode.TARGET_REJECTED, exc.code, exc.message, exc.suggestion,
-                status_code=exc.status_code, duration=duration,
+                record,
+                attempt_id,
+                ReasonCode.TARGET_REJECTED,
+                exc.code,
+                exc.message,
+                exc.suggestion,
+                status_code=exc.status_code,
+                duration=duration,
             )
             return
         log.exception("unexpected error pushing %s", record.source_id, exc_info=exc)
         self._finish_record(
-            record, attempt_id, ReasonCode.TARGET_REJECTED, type(exc).__name__, str(exc),
-            "This is a fault in koppeling; it has been logged.", duration=duration,
+            record,
+            attempt_id,
+            ReasonCode.TARGET_REJECTED,
+            type(exc).__name__,
+            str(exc),
+            "This is a fault in koppeling; it has been logged.",
+            duration=duration,
         )
 
     def _finish_record(
@@ -581,43 +615,75 @@ class Engine:
         now = self.now()
         with transaction.atomic():
             SyncRecord.objects.filter(pk=record.pk, state=RecordState.PUSHING).update(
-                state=RecordState.FAILED, reason_code=reason, error_code=(code or "")[:80], message=message,
-                suggestion=suggestion, claim_token=None, updated_at=now, attempts=F("attempts") + 1, priority=0,
+                state=RecordState.FAILED,
+                reason_code=reason,
+                error_code=(code or "")[:80],
+                message=message,
+                suggestion=suggestion,
+                claim_token=None,
+                updated_at=now,
+                attempts=F("attempts") + 1,
+                priority=0,
             )
             if attempt_id:
                 SyncAttempt.objects.filter(pk=attempt_id).update(
-                    outcome=AttemptOutcome.REJECTED, duration_ms=duration, status_code=status_code,
+                    outcome=AttemptOutcome.REJECTED,
+                    duration_ms=duration,
+                    status_code=status_code,
                     detail=message[:2000],
                 )
-            self._event(ActivityLevel.ERROR, code or reason,
-                        f"Order {record.source_number or record.source_id}: {message}", record)
+            self._event(
+                ActivityLevel.ERROR,
+                code or reason,
+                f"Order {record.source_number or record.source_id}: {message}",
+                record,
+            )
         self.report.failed += 1
 
-    def _retry_later(self, record: SyncRecord, attempt_id: int | None, exc: TransientError, duration: int) -> None:
+    def _retry_later(
+        self, record: SyncRecord, attempt_id: int | None, exc: TransientError, duration: int
+    ) -> None:
         attempts = record.attempts + 1
         now = self.now()
         if attempts >= self.settings.max_attempts:
             self._finish_record(
-                record, attempt_id, ReasonCode.GAVE_UP, exc.code, exc.message,
+                record,
+                attempt_id,
+                ReasonCode.GAVE_UP,
+                exc.code,
+                exc.message,
                 "The other side kept failing; press Verwerk to try again once it is back.",
-                status_code=exc.status_code, duration=duration,
+                status_code=exc.status_code,
+                duration=duration,
             )
             return
         when = now + dt.timedelta(seconds=backoff_seconds(attempts, exc.retry_after))
         with transaction.atomic():
             SyncRecord.objects.filter(pk=record.pk, state=RecordState.PUSHING).update(
-                state=RecordState.PENDING, attempts=attempts, next_attempt_at=when, claim_token=None,
-                reason_code=ReasonCode.TRANSIENT, error_code=exc.code[:80], message=exc.message, updated_at=now,
+                state=RecordState.PENDING,
+                attempts=attempts,
+                next_attempt_at=when,
+                claim_token=None,
+                reason_code=ReasonCode.TRANSIENT,
+                error_code=exc.code[:80],
+                message=exc.message,
+                updated_at=now,
             )
             if attempt_id:
                 SyncAttempt.objects.filter(pk=attempt_id).update(
-                    outcome=AttemptOutcome.TRANSIENT, duration_ms=duration, status_code=exc.status_code,
+                    outcome=AttemptOutcome.TRANSIENT,
+                    duration_ms=duration,
+                    status_code=exc.status_code,
                     detail=exc.message[:2000],
                 )
 
     def _release(
-        self, record: SyncRecord, token: uuid.UUID | None, attempt_id: int | None,
-        exc: ConnectorError | None, duration: int,
+        self,
+        record: SyncRecord,
+        token: uuid.UUID | None,
+        attempt_id: int | None,
+        exc: ConnectorError | None,
+        duration: int,
     ) -> None:
         """Give a claimed row back untouched (auth/quota stop, or not reached in this run)."""
         with transaction.atomic():
@@ -635,13 +701,19 @@ class Engine:
     def recover(self) -> int:
         """Resolve rows left in ``pushing`` by a worker that died; returns how many."""
         timeout = dt.timedelta(seconds=django_settings.KOPPELING["CLAIM_TIMEOUT_SECONDS"])
-        stale = list(SyncRecord.objects.filter(
-            link=self.link, state=RecordState.PUSHING, claimed_at__lte=self.now() - timeout
-        ))
+        stale = list(
+            SyncRecord.objects.filter(
+                link=self.link, state=RecordState.PUSHING, claimed_at__lte=self.now() - timeout
+            )
+        )
         for record in stale:
-            sent = SyncAttempt.objects.filter(
-                record=record, claim_token=record.claim_token, outcome=AttemptOutcome.SENDING
-            ).order_by("-id").first()
+            sent = (
+                SyncAttempt.objects.filter(
+                    record=record, claim_token=record.claim_token, outcome=AttemptOutcome.SENDING
+                )
+                .order_by("-id")
+                .first()
+            )
             if sent is None:  # claimed but never sent: safe to send
                 SyncRecord.objects.filter(pk=record.pk, claim_token=record.claim_token).update(
                     state=RecordState.PENDING, claim_token=None
@@ -669,12 +741,16 @@ class Engine:
                 self._retry_later(record, attempt_id, exc, 0)
             else:
                 SyncRecord.objects.filter(pk=record.pk).update(state=RecordState.PENDING, claim_token=None)
-                SyncAttempt.objects.filter(pk=attempt_id).update(outcome=AttemptOutcome.TRANSIENT,
-                                                                 detail="interrupted; not found in target")
+                SyncAttempt.objects.filter(pk=attempt_id).update(
+                    outcome=AttemptOutcome.TRANSIENT, detail="interrupted; not found in target"
+                )
             return
         number = record.source_number or record.source_id
-        system = self.link.target.get_system_display() if hasattr(self.link.target, "get_system_display") else (
-            self.link.target.system.capitalize())
+        system = (
+            self.link.target.get_system_display()
+            if hasattr(self.link.target, "get_system_display")
+            else (self.link.target.system.capitalize())
+        )
         with transaction.atomic():
             SyncRecord.objects.filter(pk=record.pk).update(
                 state=RecordState.NEEDS_REVIEW,
@@ -694,8 +770,12 @@ class Engine:
             SyncAttempt.objects.filter(pk=attempt_id).update(
                 outcome=AttemptOutcome.TRANSIENT, detail=(exc.message if exc else "interrupted")[:2000]
             )
-            self._event(ActivityLevel.WARNING, ReasonCode.INTERRUPTED,
-                        f"Order {number} needs review: push interrupted, outcome unknown", record)
+            self._event(
+                ActivityLevel.WARNING,
+                ReasonCode.INTERRUPTED,
+                f"Order {number} needs review: push interrupted, outcome unknown",
+                record,
+            )
         self.report.needs_review += 1
 
     # -- bookkeeping --------------------------------------------------------------------------
@@ -705,11 +785,18 @@ class Engine:
         self.report.paused = exc.message
         self.report.status = RunStatus.FAILED
 
-    def _event_row(self, level: str, code: str, message: str, record: SyncRecord | None = None) -> ActivityEvent:
+    def _event_row(
+        self, level: str, code: str, message: str, record: SyncRecord | None = None
+    ) -> ActivityEvent:
         return ActivityEvent(
-            organisation_id=self.link.organisation_id, link=self.link, run=self.run_row,
+            organisation_id=self.link.organisation_id,
+            link=self.link,
+            run=self.run_row,
             record=record if record is not None and record.pk else None,
-            level=level, code=str(code), message=message, created_at=self.now(),
+            level=level,
+            code=str(code),
+            message=message,
+            created_at=self.now(),
         )
 
     def _event(self, level: str, code: str, message: str, record: SyncRecord | None = None) -> None:
@@ -726,8 +813,13 @@ class Engine:
         if self.run_row is not None:
             now = self.now()
             Run.objects.filter(pk=self.run_row.pk).update(
-                status=report.status, finished_at=now, fetched=report.fetched, pushed=report.pushed,
-                failed=report.failed, skipped=report.skipped, api_calls=report.api_calls,
+                status=report.status,
+                finished_at=now,
+                fetched=report.fetched,
+                pushed=report.pushed,
+                failed=report.failed,
+                skipped=report.skipped,
+                api_calls=report.api_calls,
                 error=error or report.paused,
             )
             Link.objects.filter(pk=self.link.pk).update(last_run_at=now)
@@ -742,8 +834,9 @@ class Engine:
             cursor = Cursor.objects.filter(link=self.link, stream="orders").first()
             fetched = self.source.fetch_changed(since or (self._cursor_start(cursor) if cursor else None))
         done = dict(
-            SyncRecord.objects.filter(link=self.link, state__in=[RecordState.PUSHED, RecordState.PUSHING])
-            .values_list("source_id", "state")
+            SyncRecord.objects.filter(
+                link=self.link, state__in=[RecordState.PUSHED, RecordState.PUSHING]
+            ).values_list("source_id", "state")
         )
         for fo in fetched:
             self.report.fetched += 1
@@ -766,19 +859,39 @@ class Engine:
 
 
 UPDATE_FIELDS = [
-    "source_number", "reference", "state", "reason_code", "error_code", "message", "suggestion", "fingerprint",
-    "changed_after_booking", "source_status", "order_date", "amount_inc", "attempts", "priority",
-    "next_attempt_at", "updated_at",
+    "source_number",
+    "reference",
+    "state",
+    "reason_code",
+    "error_code",
+    "message",
+    "suggestion",
+    "fingerprint",
+    "changed_after_booking",
+    "source_status",
+    "order_date",
+    "amount_inc",
+    "attempts",
+    "priority",
+    "next_attempt_at",
+    "updated_at",
 ]
 
 
 def retry_record(record: SyncRecord) -> None:
-    """"Verwerk": put a failed or reviewed record back at the head of the queue."""
+    """ "Verwerk": put a failed or reviewed record back at the head of the queue."""
     SyncRecord.objects.filter(
         pk=record.pk, state__in=[RecordState.FAILED, RecordState.NEEDS_REVIEW, RecordState.PENDING]
     ).update(
-        state=RecordState.PENDING, priority=10, next_attempt_at=None, attempts=0, reason_code="", error_code="",
-        message="", suggestion="", updated_at=timezone.now(),
+        state=RecordState.PENDING,
+        priority=10,
+        next_attempt_at=None,
+        attempts=0,
+        reason_code="",
+        error_code="",
+        message="",
+        suggestion="",
+        updated_at=timezone.now(),
     )
 
 
@@ -786,11 +899,20 @@ def mark_booked(record: SyncRecord, target_number: str, user: str = "") -> None:
     """A person confirmed the booking exists in the target (resolves "needs review")."""
     with transaction.atomic():
         SyncRecord.objects.filter(pk=record.pk, state=RecordState.NEEDS_REVIEW).update(
-            state=RecordState.PUSHED, target_number=target_number[:100], booked_fingerprint=F("fingerprint"),
-            pushed_at=timezone.now(), reason_code="", message="", suggestion="", updated_at=timezone.now(),
+            state=RecordState.PUSHED,
+            target_number=target_number[:100],
+            booked_fingerprint=F("fingerprint"),
+            pushed_at=timezone.now(),
+            reason_code="",
+            message="",
+            suggestion="",
+            updated_at=timezone.now(),
         )
         ActivityEvent.objects.create(
-            organisation_id=record.link.organisation_id, link=record.link, record=record,
-            code="marked_booked", message=f"Order {record.source_number} marked as booked ({target_number})"
+            organisation_id=record.link.organisation_id,
+            link=record.link,
+            record=record,
+            code="marked_booked",
+            message=f"Order {record.source_number} marked as booked ({target_number})"
             + (f" by {user}" if user else ""),
         )

@@ -116,7 +116,9 @@ class LinkSettings:
             **ints,
         )
         if "{number}" not in result.description_template:
-            problems["description_template"] = "must contain {number}: the order number goes in the description"
+            problems["description_template"] = (
+                "must contain {number}: the order number goes in the description"
+            )
         if problems:
             raise SettingsError(problems)
         return result

@@ -17,7 +17,7 @@ from .models import ActivityEvent, Link, LinkStatus, RecordState, RunKind, SyncR
 log = logging.getLogger(__name__)
 
 
-def enqueue_on_commit(task, *args, priority: int = 0, **kwargs) -> None:  # noqa: ANN001
+def enqueue_on_commit(task, *args, priority: int = 0, **kwargs) -> None:
     """The one way to start background work: never for a transaction that rolls back."""
     transaction.on_commit(lambda: task.schedule(args=args, kwargs=kwargs, delay=0, priority=priority))
 
@@ -55,11 +55,15 @@ def dispatch_due_links() -> int:
     started = 0
     for link in Link.objects.filter(status=LinkStatus.ACTIVE):
         due = link.next_run_at is None or link.next_run_at <= now
-        retry_due = SyncRecord.objects.filter(
-            link=link, state=RecordState.PENDING
-        ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).exists()
+        retry_due = (
+            SyncRecord.objects.filter(link=link, state=RecordState.PENDING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .exists()
+        )
         if due or retry_due:
-            Link.objects.filter(pk=link.pk).update(next_run_at=now + dt.timedelta(minutes=link.schedule_minutes))
+            Link.objects.filter(pk=link.pk).update(
+                next_run_at=now + dt.timedelta(minutes=link.schedule_minutes)
+            )
             sync_link(link.pk)
             started += 1
     return started
@@ -76,9 +80,18 @@ def daily_sweep() -> None:
 def purge_activity() -> int:
     """Guarantee 6: activity payloads live only as long as the retention period."""
     days = settings.KOPPELING["ACTIVITY_RETENTION_DAYS"]
-    deleted, _ = ActivityEvent.objects.filter(created_at__lt=timezone.now() - dt.timedelta(days=days)).delete()
+    deleted, _ = ActivityEvent.objects.filter(
+        created_at__lt=timezone.now() - dt.timedelta(days=days)
+    ).delete()
     return deleted
 
 
-__all__ = ["HUEY", "daily_sweep", "dispatch_due_links", "enqueue_on_commit", "purge_activity", "push_order_now",
-           "sync_link"]
+__all__ = [
+    "HUEY",
+    "daily_sweep",
+    "dispatch_due_links",
+    "enqueue_on_commit",
+    "purge_activity",
+    "push_order_now",
+    "sync_link",
+]

@@ -32,7 +32,9 @@ def links(request: HttpRequest) -> HttpResponse:
         .select_related("source", "target", "organisation")
         .annotate(
             n_pushed=Count("records", filter=Q(records__state=RecordState.PUSHED)),
-            n_failed=Count("records", filter=Q(records__state__in=[RecordState.FAILED, RecordState.NEEDS_REVIEW])),
+            n_failed=Count(
+                "records", filter=Q(records__state__in=[RecordState.FAILED, RecordState.NEEDS_REVIEW])
+            ),
             n_pending=Count("records", filter=Q(records__state=RecordState.PENDING)),
         )
         .order_by("organisation__name", "name")
