@@ -190,6 +190,8 @@ class SyncAttempt(models.Model):
     An attempt left in ``sending`` tells recovery that the target may have booked it.
     """
 
+    #: chosen by the engine, so attempts can be written in one executemany before the calls
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     record = models.ForeignKey(SyncRecord, on_delete=models.CASCADE, related_name="attempts_log")
     claim_token = models.UUIDField()
     started_at = models.DateTimeField(default=timezone.now)
