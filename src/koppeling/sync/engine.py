@@ -79,7 +79,7 @@ class _InlineExecutor:
         future: Future = Future()
         try:
             future.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the Future
+        except BaseException as exc:
             future.set_exception(exc)
         return future
 
