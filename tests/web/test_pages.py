@@ -68,3 +68,10 @@ def test_link_detail_in_dutch_and_english(client, member, link):
     page = client.get(reverse("web:link", args=[link.pk]), HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     assert "Recent runs" in page.content.decode()
+
+
+def test_pages_speak_dutch_by_default(client, member):
+    client.login(username="eigenaar", password="pw-12345678")
+    html = client.get(reverse("web:links"), HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Koppelingen" in html
+    assert "Mislukte orders" in html
