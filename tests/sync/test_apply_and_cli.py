@@ -1,0 +1,156 @@
+"""Configuration as code, the CLI, encrypted credentials and settings validation."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from koppeling import cli
+from koppeling.sync.apply import ApplyError, apply_config, load
+from koppeling.sync.link_settings import LinkSettings, SettingsError
+from koppeling.sync.models import Connection, Link, RecordState, SyncRecord
+from tests.conftest import BOOKS_URL, SHOP_URL
+
+pytestmark = pytest.mark.django_db
+
+CONFIG = textwrap.dedent(f"""
+    [organisation]
+    name = "De Molen"
+    slug = "de-molen"
+    notify_email = "boekhouding@demolen.test"
+
+    [connections.shop]
+    system = "mijnwebwinkel"
+    base_url = "{SHOP_URL}"
+    credentials_env = {{ partner_token = "MWW_PARTNER", token = "MWW_TOKEN" }}
+
+    [connections.books]
+    system = "acumulus"
+    base_url = "{BOOKS_URL}"
+    credentials_env = {{ contractcode = "ACU_CODE", username = "ACU_USER", password = "ACU_PASS" }}
+
+    [links.shop-to-books]
+    source = "shop"
+    target = "books"
+    schedule_minutes = 30
+
+    [links.shop-to-books.settings]
+    statuses = ["3", "6", "7"]
+    accounts = {{ paypal = "2", "*" = "1" }}
+    cost_centers = {{ "*" = "1" }}
+    order_prefix = "WB"
+""")
+
+
+def env_for(shop, books) -> dict[str, str]:
+    s, b = shop.valid_credentials(), books.valid_credentials()
+    return {
+        "MWW_PARTNER": s["partner_token"],
+        "MWW_TOKEN": s["token"],
+        "ACU_CODE": b["contractcode"],
+        "ACU_USER": b["username"],
+        "ACU_PASS": b["password"],
+    }
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "koppeling.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def test_apply_creates_then_updates(config_file, shop_sim, books_sim):
+    env = env_for(shop_sim, books_sim)
+    first = apply_config(load(config_file), env=env)
+    assert "link shop-to-books" in first.created
+    second = apply_config(load(config_file), env=env)
+    assert "link shop-to-books" in second.updated
+    link = Link.objects.get(name="shop-to-books")
+    assert link.schedule_minutes == 30
+    assert link.settings["order_prefix"] == "WB"
+    assert link.source.credentials == shop_sim.valid_credentials()
+    assert Connection.objects.count() == 2
+
+
+def test_apply_reports_every_problem_and_changes_nothing(tmp_path):
+    bad = CONFIG.replace(
+        'order_prefix = "WB"', 'order_prefix = "WB"\nfrom_date = "gisteren"\nstatusses = [1]'
+    )
+    bad = bad.replace('target = "books"', 'target = "boeken"')
+    path = tmp_path / "bad.toml"
+    path.write_text(bad)
+    with pytest.raises(ApplyError) as info:
+        apply_config(load(path), env={}, source="bad.toml")
+    text = "\n".join(info.value.problems)
+    assert "MWW_TOKEN" in text  # missing environment variable, named
+    assert "'boeken' is not a connection" in text
+    assert "from_date" in text and "statusses: unknown setting" in text
+    assert not Link.objects.exists() and not Connection.objects.exists()
+
+
+def test_credentials_are_encrypted_at_rest_and_rotatable(shop_sim, settings):
+    from cryptography.fernet import Fernet
+
+    from koppeling.sync import crypto
+
+    org_link_conn = Connection(name="x", system="mijnwebwinkel", organisation_id=None)
+    org_link_conn.credentials = {"token": "super-secret-token"}
+    assert "super-secret-token" not in org_link_conn.credentials_encrypted
+    assert org_link_conn.masked_credentials()["token"].startswith("su")
+    assert "secret" not in org_link_conn.masked_credentials()["token"]
+    old = org_link_conn.credentials_encrypted
+    settings.KOPPELING_FERNET_KEYS = [Fernet.generate_key().decode(), *settings.KOPPELING_FERNET_KEYS]
+    rotated = crypto.rotate(old)
+    assert rotated != old
+    assert crypto.decrypt_json(rotated) == {"token": "super-secret-token"}
+
+
+def test_link_settings_validation_names_each_field():
+    with pytest.raises(SettingsError) as info:
+        LinkSettings.from_dict(
+            {
+                "countries": ["Nederland"],
+                "payment_status": "soms",
+                "sweep_days": 0,
+                "description_template": "Order",
+            }
+        )
+    problems = info.value.problems
+    assert set(problems) == {"countries", "payment_status", "sweep_days", "description_template"}
+    ok = LinkSettings.from_dict({"statuses": "3, 6", "from_date": "2026-01-01"})
+    assert ok.statuses == ("3", "6")
+
+
+def test_cli_sync_twice_pushes_nothing_the_second_time(link, capsys):
+    assert cli.main(["sync", str(link.pk)]) == 0
+    first = capsys.readouterr().out
+    assert "pushed 0" not in first
+    assert cli.main(["sync", link.name]) == 0
+    assert "pushed 0," in capsys.readouterr().out
+
+
+def test_cli_sync_dry_run_and_single_order(link, seeded_shop, capsys):
+    assert cli.main(["sync", str(link.pk), "--dry-run"]) == 0
+    assert "would be pushed" in capsys.readouterr().out
+    assert not SyncRecord.objects.exists()
+    number = next(n for n in seeded_shop.order_numbers() if seeded_shop.order(n)["status"] in (3, 6, 7))
+    assert cli.main(["sync", str(link.pk), "--order", str(number)]) == 0
+    assert SyncRecord.objects.get(source_id=str(number)).state == RecordState.PUSHED
+    assert SyncRecord.objects.filter(state=RecordState.PUSHED).count() == 1
+
+
+def test_cli_sync_unknown_link_names_the_known_ones(link):
+    with pytest.raises(SystemExit, match="no link 'nope'"):
+        cli.main(["sync", "nope"])
+
+
+def test_cli_apply_exit_codes(config_file, shop_sim, books_sim, monkeypatch, capsys):
+    for key, value in env_for(shop_sim, books_sim).items():
+        monkeypatch.setenv(key, value)
+    assert cli.main(["apply", str(config_file)]) == 0
+    assert "created link shop-to-books" in capsys.readouterr().out
+    monkeypatch.delenv("MWW_TOKEN")
+    assert cli.main(["apply", str(config_file)]) == 2
+    assert "MWW_TOKEN" in capsys.readouterr().err

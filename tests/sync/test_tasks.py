@@ -1,0 +1,56 @@
+"""Schedules: due links are started, not-due ones left alone; Verwerk runs with priority."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from koppeling.sync import tasks
+from koppeling.sync.models import ActivityEvent, Link, LinkStatus, RecordState, SyncRecord
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def immediate(settings):
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    yield HUEY
+    HUEY.immediate = False
+
+
+def test_dispatch_runs_due_links_once_per_schedule(link, immediate):
+    started = tasks.dispatch_due_links.call_local()
+    link.refresh_from_db()
+    assert started == 1
+    assert link.next_run_at > timezone.now() + dt.timedelta(minutes=59)
+    assert SyncRecord.objects.filter(link=link, state=RecordState.PUSHED).exists()
+    assert tasks.dispatch_due_links.call_local() == 0  # not due again, nothing waiting
+
+
+def test_dispatch_skips_paused_links(link, immediate):
+    Link.objects.filter(pk=link.pk).update(status=LinkStatus.PAUSED)
+    assert tasks.dispatch_due_links.call_local() == 0
+
+
+def test_push_order_now_task(link, seeded_shop, immediate):
+    number = next(n for n in seeded_shop.order_numbers() if seeded_shop.order(n)["status"] in (3, 6, 7))
+    result = tasks.push_order_now(link.pk, str(number))
+    assert result.get()["pushed"] == 1
+
+
+def test_purge_activity_respects_retention(link, settings):
+    old = ActivityEvent.objects.create(
+        organisation=link.organisation,
+        link=link,
+        code="x",
+        message="old",
+        created_at=timezone.now() - dt.timedelta(days=31),
+    )
+    fresh = ActivityEvent.objects.create(organisation=link.organisation, link=link, code="x", message="new")
+    assert tasks.purge_activity.call_local() == 1
+    assert not ActivityEvent.objects.filter(pk=old.pk).exists()
+    assert ActivityEvent.objects.filter(pk=fresh.pk).exists()
