@@ -5,12 +5,12 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from tests.conftest import BOOKS_URL, SHOP_URL
 
 from koppeling import cli
 from koppeling.sync.apply import ApplyError, apply_config, load
 from koppeling.sync.link_settings import LinkSettings, SettingsError
 from koppeling.sync.models import Connection, Link, RecordState, SyncRecord
-from tests.conftest import BOOKS_URL, SHOP_URL
 
 pytestmark = pytest.mark.django_db
 

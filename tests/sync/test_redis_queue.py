@@ -11,11 +11,11 @@ import time
 import pytest
 from django.conf import settings
 from django.db import connection
+from tests.conftest import BOOKS_URL, SHOP_URL, make_link
 
 from koppeling.connectors import http as kh
 from koppeling.connectors.simserver import serve_wsgi
 from koppeling.sync.models import RecordState, SyncRecord
-from tests.conftest import BOOKS_URL, SHOP_URL, make_link
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
