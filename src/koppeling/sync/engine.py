@@ -591,46 +591,24 @@ class Engine:
                     ).values_list("pk", flat=True)
                 )
                 lost = set(pks) - pushed
+            base = (self.link.organisation_id, self.link.pk, self.run_row.pk if self.run_row else None)
             for record, _attempt_id, result, _duration in items:
                 number = record.source_number or record.source_id
                 booked_as = result.number or result.target_id
                 if record.pk in lost:
-                    events.append(
-                        self._event_row(
-                            ActivityLevel.ERROR,
-                            "claim_lost",
-                            f"Order {number} was booked as {booked_as}, but its claim had expired and was "
-                            "taken over; check for a duplicate booking.",
-                            record,
-                        )
+                    level, code = ActivityLevel.ERROR.value, "claim_lost"
+                    message = (
+                        f"Order {number} was booked as {booked_as}, but its claim had expired and was "
+                        "taken over; check for a duplicate booking."
                     )
-                    continue
-                self.report.pushed += 1
-                events.append(
-                    self._event_row(
-                        ActivityLevel.INFO,
-                        "pushed",
-                        f"Order {number} booked as {booked_as}" + (" (concept)" if result.concept else ""),
-                        record,
+                else:
+                    self.report.pushed += 1
+                    level, code = ActivityLevel.INFO.value, "pushed"
+                    message = f"Order {number} booked as {booked_as}" + (
+                        " (concept)" if result.concept else ""
                     )
-                )
-            cursor.executemany(
-                _EVENT_INSERT_SQL,
-                [
-                    (
-                        e.organisation_id,
-                        e.link_id,
-                        e.run_id,
-                        e.record_id,
-                        e.level,
-                        e.code,
-                        e.message,
-                        "{}",
-                        stamp,
-                    )
-                    for e in events
-                ],
-            )
+                events.append((*base, record.pk, level, code, message, "{}", stamp))
+            cursor.executemany(_EVENT_INSERT_SQL, events)
 
     def _record_failure(
         self, record: SyncRecord, token: uuid.UUID, attempt_id: uuid.UUID, exc: BaseException, duration: int
