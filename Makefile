@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-fast test-services lint bench install clean
+.PHONY: demo test test-fast test-services browser-deps lint bench install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,12 +24,19 @@ demo: $(STAMP)
 
 # The whole suite: SQLite (embedded default) in parallel, then the concurrency, crash and
 # scale-out tests on the real PostgreSQL and Redis. Those fail loudly when the services are missing.
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not postgres and not redis"
 	$(MAKE) --no-print-directory test-services
 
 test-services: $(STAMP)
 	DATABASE_URL=$(PG_URL) KOPPELING_QUEUE_URL=$(REDIS_URL) $(BIN)/python -m pytest -m "postgres or redis"
+
+# Browser tests drive Debian's chromium (Playwright cannot download browsers here).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not postgres and not redis" -x
