@@ -54,3 +54,19 @@ def test_purge_activity_respects_retention(link, settings):
     assert tasks.purge_activity.call_local() == 1
     assert not ActivityEvent.objects.filter(pk=old.pk).exists()
     assert ActivityEvent.objects.filter(pk=fresh.pk).exists()
+
+
+def test_enqueue_on_commit_enqueues_with_priority_only_after_commit(link, django_capture_on_commit_callbacks):
+    from huey.contrib.djhuey import HUEY
+
+    def ours():
+        return [t for t in HUEY.pending() if t.args == (link.pk, "9999")]
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        tasks.enqueue_on_commit(tasks.push_order_now, link.pk, "9999", priority=10)
+        assert ours() == []  # nothing before the commit
+    assert len(callbacks) == 1
+    queued = ours()
+    assert len(queued) == 1 and queued[0].priority == 10
+    for task in queued:  # never run it: the test's queue file outlives the test
+        HUEY.revoke(task)

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def enqueue_on_commit(task, *args, priority: int = 0, **kwargs) -> None:
     """The one way to start background work: never for a transaction that rolls back."""
-    transaction.on_commit(lambda: task.schedule(args=args, kwargs=kwargs, delay=0, priority=priority))
+    transaction.on_commit(lambda: task(*args, priority=priority or None, **kwargs))
 
 
 def run_link(link_id: int, kind: str = RunKind.SCHEDULED, order_number: str | None = None) -> dict:
