@@ -258,3 +258,15 @@ def test_single_order_push_with_priority(link, seeded_shop, books_sim):
     record.refresh_from_db()
     assert report.pushed == 1
     assert record.state == RecordState.PUSHED
+
+
+def test_unexpected_fault_marks_the_run_failed_and_surfaces(link, monkeypatch):
+    from koppeling.sync.models import Run
+
+    engine = Engine(link)
+    monkeypatch.setattr(engine.source, "fetch_changed", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        engine.run()
+    run = Run.objects.get(pk=engine.report.run_id)
+    assert run.status == "failed"
+    assert "ZeroDivisionError" in run.error

@@ -59,14 +59,17 @@ def test_purge_activity_respects_retention(link, settings):
 def test_enqueue_on_commit_enqueues_with_priority_only_after_commit(link, django_capture_on_commit_callbacks):
     from huey.contrib.djhuey import HUEY
 
+    import uuid
+
+    number = uuid.uuid4().hex  # the queue file is shared by test runs: find exactly ours
+
     def ours():
-        return [t for t in HUEY.pending() if t.args == (link.pk, "9999")]
+        return [t for t in HUEY.pending() if t.args == (link.pk, number)]
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        tasks.enqueue_on_commit(tasks.push_order_now, link.pk, "9999", priority=10)
+        tasks.enqueue_on_commit(tasks.push_order_now, link.pk, number, priority=10)
         assert ours() == []  # nothing before the commit
     assert len(callbacks) == 1
     queued = ours()
     assert len(queued) == 1 and queued[0].priority == 10
-    for task in queued:  # never run it: the test's queue file outlives the test
-        HUEY.revoke(task)
+    HUEY.revoke(queued[0])  # never run it

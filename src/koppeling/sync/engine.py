@@ -191,7 +191,7 @@ class Engine:
             return self._dry_run(since=since, order_number=order_number)
         self.run_row = Run.objects.create(link=link, kind=kind, started_at=self.now())
         self.report.run_id = self.run_row.pk
-        error = ""
+        error: str | None = ""
         try:
             self.recover()
             if order_number:
@@ -211,8 +211,16 @@ class Engine:
         except (TransientError, ConnectorError) as exc:
             error = str(exc)
             self._event(ActivityLevel.ERROR, exc.code, f"Run stopped: {exc.message}")
+        except SimulatedCrash:
+            error = None  # a dead process writes nothing more
+            raise
+        except Exception as exc:  # a fault in koppeling: record it on the run, then let it surface
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("run of link %s failed", link.pk)
+            raise
         finally:
-            self._finish(error)
+            if error is not None:
+                self._finish(error)
         return self.report
 
     # -- cursor -------------------------------------------------------------------------------
