@@ -198,19 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("convert", help="convert shop export files into accounting import files")
     conv = p.add_subparsers(dest="converter", required=True)
-    try:
-        from koppeling.convert import cli as convert_cli
+    from koppeling.convert import cli as convert_cli
 
-        strato = conv.add_parser(
-            "strato",
-            help="Strato Webshop Pro exports -> Acumulus import files",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-            description=getattr(convert_cli, "DESCRIPTION", None),
-        )
-        convert_cli.add_arguments(strato)
-        strato.set_defaults(func=cmd_convert)
-    except ImportError:  # pragma: no cover
-        pass
+    strato = conv.add_parser(
+        "strato",
+        help="Strato Webshop Pro exports -> Acumulus import files",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=getattr(convert_cli, "DESCRIPTION", None),
+    )
+    convert_cli.add_arguments(strato)
+    strato.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("migrate", help="create or upgrade the database")
     p.set_defaults(func=cmd_migrate)
