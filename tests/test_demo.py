@@ -25,7 +25,11 @@ def test_demo_starts_syncs_and_serves(tmp_path):
     env.pop("DJANGO_SETTINGS_MODULE", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "koppeling.cli", "demo", "--port", str(port), "--orders", "25"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
     )
     output = ""
     try:
@@ -44,8 +48,11 @@ def test_demo_starts_syncs_and_serves(tmp_path):
             login = client.get("/login/")
             assert login.status_code == 200
             token = client.cookies["csrftoken"]
-            page = client.post("/login/", data={"username": "demo", "password": "koppeling-demo",
-                                                "csrfmiddlewaretoken": token}, follow_redirects=True)
+            page = client.post(
+                "/login/",
+                data={"username": "demo", "password": "koppeling-demo", "csrfmiddlewaretoken": token},
+                follow_redirects=True,
+            )
             assert page.status_code == 200
             assert "Webwinkel → Acumulus" in page.text
     finally:

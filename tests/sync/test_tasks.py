@@ -57,9 +57,9 @@ def test_purge_activity_respects_retention(link, settings):
 
 
 def test_enqueue_on_commit_enqueues_with_priority_only_after_commit(link, django_capture_on_commit_callbacks):
-    from huey.contrib.djhuey import HUEY
-
     import uuid
+
+    from huey.contrib.djhuey import HUEY
 
     number = uuid.uuid4().hex  # the queue file is shared by test runs: find exactly ours
 
