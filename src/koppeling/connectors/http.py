@@ -6,6 +6,8 @@ in-process WSGI simulator; nothing else in the client code knows about it.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import threading
 
 import httpx
@@ -54,3 +56,25 @@ def make_client(base_url: str, *, counter: CallCounter | None = None, timeout: f
         headers={"User-Agent": "koppeling/0.1"},
         limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
     )
+
+
+def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """``Retry-After`` in seconds: delay-seconds (RFC 9110: digits) or an HTTP-date.
+
+    ``None`` when absent or unreadable, so the caller falls back to its own backoff.
+
+    >>> parse_retry_after("120")
+    120
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())

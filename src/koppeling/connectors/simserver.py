@@ -4,9 +4,11 @@ Shared by every connector's simulator: tests mount simulators in-process through
 ``httpx.WSGITransport`` for speed, and on a socket through this module when a real network
 path matters (client timeouts, latency, dropped connections). Generic: knows no system.
 
->>> server = serve_wsgi(app)          # doctest: +SKIP
->>> httpx.get(server.url + "/v1/store")  # doctest: +SKIP
->>> server.shutdown()                  # doctest: +SKIP
+Usage::
+
+    server = serve_wsgi(app)
+    httpx.get(server.url + "/v1/store")
+    server.shutdown()
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ whose answer we never read (``outcome_unknown``) cannot be looked up: that recor
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
 import re
 from collections.abc import Mapping
@@ -48,7 +47,7 @@ from ..errors import (
     ResponseError,
     TransientError,
 )
-from ..http import make_client
+from ..http import make_client, parse_retry_after
 
 __all__ = [
     "VAT_TYPE",
@@ -178,18 +177,7 @@ def api_messages(body: Mapping[str, Any], kind: str) -> list[tuple[str, str, str
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    return parse_retry_after(response.headers.get("retry-after"))
 
 
 def _excerpt(response: httpx.Response) -> str:

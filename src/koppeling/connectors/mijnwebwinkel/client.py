@@ -14,7 +14,6 @@ redacted (``redact_url``).
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
@@ -31,6 +30,7 @@ from koppeling.connectors.errors import (
     ResponseError,
     TransientError,
 )
+from koppeling.connectors.http import parse_retry_after
 
 from .translate import SHOP_TIMEZONE, changed_at, fingerprint, record_error, translate_order
 
@@ -56,26 +56,6 @@ def redact_url(url: httpx.URL | str) -> str:
         return str(parsed)
     params = [(k, "***" if k in _SECRET_PARAMS else v) for k, v in parsed.params.multi_items()]
     return str(parsed.copy_with(query=None)) + "?" + "&".join(f"{k}={v}" for k, v in params)
-
-
-def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP-date; ``None`` if absent/unreadable."""
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
 def _error_body(response: httpx.Response) -> tuple[str, str]:
