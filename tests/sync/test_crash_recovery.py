@@ -47,7 +47,8 @@ def test_crash_at_every_step_books_exactly_once(checkpoint, link, books_sim, exp
             if booked:
                 mark_booked(record, booked[0].invoicenumber)
             else:
-                retry_record(record)
+                assert retry_record(record) is False  # never without a person's confirmation
+                assert retry_record(record, confirm_not_booked=True)
         Engine(link).run()
     else:
         assert review == []

@@ -79,7 +79,7 @@ class _InlineExecutor:
         future: Future = Future()
         try:
             future.set_result(fn(*args))
-        except BaseException as exc:
+        except (Exception, SimulatedCrash) as exc:  # as a pool would; Ctrl-C still stops the process
             future.set_exception(exc)
         return future
 
@@ -331,7 +331,8 @@ class Engine:
             setattr(record, name, value)
         record.reference = self.settings.reference(order.number)[:120]
         fingerprint_changed = bool(record.fingerprint) and record.fingerprint != fo.fingerprint
-        record.fingerprint = fo.fingerprint
+        if record.state != RecordState.PUSHING:  # in flight: the booking will carry the pushed content
+            record.fingerprint = fo.fingerprint
         skip = self.settings.skip_reason(order)
         state = record.state
         if new:
@@ -356,8 +357,7 @@ class Engine:
             elif record.changed_after_booking:
                 record.changed_after_booking = False  # changed back to what was booked
         elif state in (RecordState.PUSHING, RecordState.NEEDS_REVIEW):
-            if force and state == RecordState.NEEDS_REVIEW:
-                self._make_pending(record, priority=10)
+            pass  # in flight, or waiting for a person: only they may push it again
         elif skip:
             if state != RecordState.SKIPPED or record.reason_code != skip:
                 self._skip(record, skip)
@@ -417,7 +417,7 @@ class Engine:
                 state=RecordState.PUSHING, claim_token=token, claimed_at=self.now()
             )
         claimed = list(
-            SyncRecord.objects.filter(claim_token=token, state=RecordState.PUSHING).order_by(
+            SyncRecord.objects.filter(id__in=ids, claim_token=token, state=RecordState.PUSHING).order_by(
                 "-priority", "id"
             )
         )
@@ -451,13 +451,14 @@ class Engine:
                     if invoice is not None:
                         to_send.append((record, invoice))
                 if to_send:
-                    attempt_ids = self._log_attempts([record for record, _ in to_send])
+                    invoices = {record.pk: invoice for record, invoice in to_send}
                     # a target that answers in a millisecond gains nothing from threads, only GIL
                     # hand-offs: call it inline; a slow (networked) one gets calls in flight
                     executor = _INLINE if self._target_is_fast() else pool
-                    for (record, invoice), attempt_id in zip(to_send, attempt_ids, strict=True):
+                    for record, attempt_id in self._log_attempts([record for record, _ in to_send]):
                         started = time.perf_counter()
-                        pending[executor.submit(self._call_target, invoice)] = (record, attempt_id, started)
+                        future = executor.submit(self._call_target, invoices[record.pk])
+                        pending[future] = (record, attempt_id, started)
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -524,29 +525,64 @@ class Engine:
         except (AuthError, QuotaError):
             self._release(record, record.claim_token, None, None, 0)
             raise
-        except DataError as exc:
+        except ConnectorError as exc:
             self._finish_record(record, None, ReasonCode.SOURCE_DATA, exc.code, exc.message, exc.suggestion)
+            return None
+        except Exception as exc:  # a fault in koppeling: this order fails with the cause, the run goes on
+            log.exception("preparing order %s failed", record.source_id)
+            self._finish_record(
+                record,
+                None,
+                ReasonCode.RULE,
+                type(exc).__name__,
+                f"Internal error: {exc}",
+                "This is a fault in koppeling, not in your data; it has been logged. "
+                "Press Verwerk once it is fixed.",
+            )
             return None
         return invoice
 
-    def _log_attempts(self, records: list[SyncRecord]) -> list[uuid.UUID]:
-        """Commit the attempt rows *before* the calls: after a crash they say "maybe sent"."""
+    def _log_attempts(self, records: list[SyncRecord]) -> list[tuple[SyncRecord, uuid.UUID]]:
+        """Commit the attempt rows *before* the calls: after a crash they say "maybe sent".
+
+        In the same transaction the claim is renewed; a row whose claim expired and was taken over
+        meanwhile (a long batch against a slow target) is dropped here, never sent a second time.
+        """
         conn = connections[SyncAttempt.objects.db]
         stamp = _DT_FIELD.get_db_prep_value(self.now(), conn)
-        ids = [uuid.uuid4() for _ in records]
-        rows = [
-            (
-                _UUID_FIELD.get_db_prep_value(attempt_id, conn),
-                r.pk,
-                _UUID_FIELD.get_db_prep_value(r.claim_token, conn),
-                stamp,
-            )
-            for attempt_id, r in zip(ids, records, strict=True)
-        ]
+        kept: list[tuple[SyncRecord, uuid.UUID]] = []
         with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
-            cursor.executemany(_ATTEMPT_INSERT_SQL, rows)
+            renew = [(stamp, r.pk, _UUID_FIELD.get_db_prep_value(r.claim_token, conn)) for r in records]
+            cursor.executemany(_RENEW_SQL, renew)
+            if cursor.rowcount == len(records):
+                ours = records
+            else:
+                still = set(
+                    SyncRecord.objects.filter(
+                        pk__in=[r.pk for r in records],
+                        state=RecordState.PUSHING,
+                        claim_token__in={r.claim_token for r in records},
+                    ).values_list("pk", "claim_token")
+                )
+                ours = [r for r in records if (r.pk, r.claim_token) in still]
+                log.warning(
+                    "%d claim(s) expired before sending; left to their new owner", len(records) - len(ours)
+                )
+            kept = [(r, uuid.uuid4()) for r in ours]
+            cursor.executemany(
+                _ATTEMPT_INSERT_SQL,
+                [
+                    (
+                        _UUID_FIELD.get_db_prep_value(attempt_id, conn),
+                        r.pk,
+                        _UUID_FIELD.get_db_prep_value(r.claim_token, conn),
+                        stamp,
+                    )
+                    for r, attempt_id in kept
+                ],
+            )
         self.checkpoint("after_attempt_logged")
-        return ids
+        return kept
 
     def _record_success(
         self, record: SyncRecord, token: uuid.UUID, attempt_id: uuid.UUID, result: PushResult, duration: int
@@ -563,6 +599,22 @@ class Engine:
         reported loudly instead.
         """
         self.checkpoint("before_ledger_update")
+        unbooked = [item for item in items if not item[2].target_id]
+        for record, attempt_id, result, duration in unbooked:  # e.g. a target in test mode
+            self._finish_record(
+                record,
+                attempt_id,
+                ReasonCode.TARGET_REJECTED,
+                "not_booked",
+                "The accounting package checked the invoice but booked nothing"
+                + (f" ({'; '.join(result.warnings)})" if result.warnings else "")
+                + ".",
+                "Switch off test mode for this connection, then press Verwerk.",
+                duration=duration,
+            )
+        items = [item for item in items if item[2].target_id]
+        if not items:
+            return
         now = self.now()
         conn = connections[SyncRecord.objects.db]
         stamp = _DT_FIELD.get_db_prep_value(now, conn)
@@ -639,16 +691,9 @@ class Engine:
                 duration=duration,
             )
             return
-        log.exception("unexpected error pushing %s", record.source_id, exc_info=exc)
-        self._finish_record(
-            record,
-            attempt_id,
-            ReasonCode.TARGET_REJECTED,
-            type(exc).__name__,
-            str(exc),
-            "This is a fault in koppeling; it has been logged.",
-            duration=duration,
-        )
+        # anything else happened after the request left: it may have been booked
+        log.error("unexpected error pushing %s", record.source_id, exc_info=exc)
+        self._resolve_uncertain(record, attempt_id, exc if isinstance(exc, Exception) else None)
 
     def _finish_record(
         self,
@@ -664,7 +709,9 @@ class Engine:
     ) -> None:
         now = self.now()
         with transaction.atomic():
-            SyncRecord.objects.filter(pk=record.pk, state=RecordState.PUSHING).update(
+            SyncRecord.objects.filter(
+                pk=record.pk, claim_token=record.claim_token, state=RecordState.PUSHING
+            ).update(
                 state=RecordState.FAILED,
                 reason_code=reason,
                 error_code=(code or "")[:80],
@@ -709,7 +756,9 @@ class Engine:
             return
         when = now + dt.timedelta(seconds=backoff_seconds(attempts, exc.retry_after))
         with transaction.atomic():
-            SyncRecord.objects.filter(pk=record.pk, state=RecordState.PUSHING).update(
+            SyncRecord.objects.filter(
+                pk=record.pk, claim_token=record.claim_token, state=RecordState.PUSHING
+            ).update(
                 state=RecordState.PENDING,
                 attempts=attempts,
                 next_attempt_at=when,
@@ -737,9 +786,9 @@ class Engine:
     ) -> None:
         """Give a claimed row back untouched (auth/quota stop, or not reached in this run)."""
         with transaction.atomic():
-            SyncRecord.objects.filter(pk=record.pk, state=RecordState.PUSHING).update(
-                state=RecordState.PENDING, claim_token=None
-            )
+            SyncRecord.objects.filter(
+                pk=record.pk, claim_token=record.claim_token, state=RecordState.PUSHING
+            ).update(state=RecordState.PENDING, claim_token=None)
             if attempt_id:
                 outcome = AttemptOutcome.QUOTA if isinstance(exc, QuotaError) else AttemptOutcome.AUTH
                 SyncAttempt.objects.filter(pk=attempt_id).update(
@@ -773,9 +822,7 @@ class Engine:
             self.report.recovered += 1
         return len(stale)
 
-    def _resolve_uncertain(
-        self, record: SyncRecord, attempt_id: uuid.UUID, exc: TransientError | None
-    ) -> None:
+    def _resolve_uncertain(self, record: SyncRecord, attempt_id: uuid.UUID, exc: Exception | None) -> None:
         """The target may have booked it. Look it up; if we cannot, ask a person, never re-push."""
         found: PushResult | None = None
         searched = False
@@ -788,11 +835,16 @@ class Engine:
         if found is not None:
             self._record_success(record, record.claim_token, attempt_id, found, 0)
             return
+        ours = SyncRecord.objects.filter(
+            pk=record.pk, claim_token=record.claim_token, state=RecordState.PUSHING
+        )
+        code = getattr(exc, "code", None) or (type(exc).__name__ if exc else "interrupted")
+        detail = (getattr(exc, "message", None) or str(exc)) if exc else "interrupted"
         if searched:  # certainly not there: safe to push again
-            if exc is not None:
+            if isinstance(exc, TransientError):
                 self._retry_later(record, attempt_id, exc, 0)
             else:
-                SyncRecord.objects.filter(pk=record.pk).update(state=RecordState.PENDING, claim_token=None)
+                ours.update(state=RecordState.PENDING, claim_token=None)
                 SyncAttempt.objects.filter(pk=attempt_id).update(
                     outcome=AttemptOutcome.TRANSIENT, detail="interrupted; not found in target"
                 )
@@ -804,10 +856,10 @@ class Engine:
             else (self.link.target.system.capitalize())
         )
         with transaction.atomic():
-            SyncRecord.objects.filter(pk=record.pk).update(
+            if not ours.update(
                 state=RecordState.NEEDS_REVIEW,
                 reason_code=ReasonCode.INTERRUPTED,
-                error_code=(exc.code if exc else "interrupted")[:80],
+                error_code=code[:80],
                 message=(
                     f"The push of order {number} was interrupted after it was sent; {system} may or may not "
                     "have booked it, and it cannot be searched by order number."
@@ -818,9 +870,10 @@ class Engine:
                 ),
                 claim_token=None,
                 updated_at=self.now(),
-            )
+            ):
+                return  # no longer ours: its new owner decides
             SyncAttempt.objects.filter(pk=attempt_id).update(
-                outcome=AttemptOutcome.TRANSIENT, detail=(exc.message if exc else "interrupted")[:2000]
+                outcome=AttemptOutcome.TRANSIENT, detail=detail[:2000]
             )
             self._event(
                 ActivityLevel.WARNING,
@@ -920,6 +973,9 @@ _PUSHED_SQL = (
     "reason_code = '', error_code = '', message = %s, suggestion = '', claim_token = NULL, priority = 0 "
     "WHERE id = %s AND claim_token = %s AND state = 'pushing'"
 )
+_RENEW_SQL = (
+    f"UPDATE {_RECORD_TABLE} SET claimed_at = %s WHERE id = %s AND claim_token = %s AND state = 'pushing'"
+)
 _ATTEMPT_INSERT_SQL = (
     f"INSERT INTO {_ATTEMPT_TABLE} (id, record_id, claim_token, started_at, outcome, detail) "
     "VALUES (%s, %s, %s, %s, 'sending', '')"
@@ -951,27 +1007,34 @@ UPDATE_FIELDS = [
 ]
 
 
-def retry_record(record: SyncRecord) -> None:
-    """ "Verwerk": put a failed or reviewed record back at the head of the queue."""
-    SyncRecord.objects.filter(
-        pk=record.pk, state__in=[RecordState.FAILED, RecordState.NEEDS_REVIEW, RecordState.PENDING]
-    ).update(
-        state=RecordState.PENDING,
-        priority=10,
-        next_attempt_at=None,
-        attempts=0,
-        reason_code="",
-        error_code="",
-        message="",
-        suggestion="",
-        updated_at=timezone.now(),
+def retry_record(record: SyncRecord, *, confirm_not_booked: bool = False) -> bool:
+    """ "Verwerk": put a failed record back at the head of the queue.
+
+    A record in "needs review" may already be booked; it is pushed again only when a person
+    confirmed it is not in the target (``confirm_not_booked``). Returns whether anything changed.
+    """
+    states = [RecordState.FAILED, RecordState.PENDING]
+    if confirm_not_booked:
+        states.append(RecordState.NEEDS_REVIEW)
+    return bool(
+        SyncRecord.objects.filter(pk=record.pk, state__in=states).update(
+            state=RecordState.PENDING,
+            priority=10,
+            next_attempt_at=None,
+            attempts=0,
+            reason_code="",
+            error_code="",
+            message="",
+            suggestion="",
+            updated_at=timezone.now(),
+        )
     )
 
 
-def mark_booked(record: SyncRecord, target_number: str, user: str = "") -> None:
+def mark_booked(record: SyncRecord, target_number: str, user: str = "") -> bool:
     """A person confirmed the booking exists in the target (resolves "needs review")."""
     with transaction.atomic():
-        SyncRecord.objects.filter(pk=record.pk, state=RecordState.NEEDS_REVIEW).update(
+        updated = SyncRecord.objects.filter(pk=record.pk, state=RecordState.NEEDS_REVIEW).update(
             state=RecordState.PUSHED,
             target_number=target_number[:100],
             booked_fingerprint=F("fingerprint"),
@@ -981,11 +1044,13 @@ def mark_booked(record: SyncRecord, target_number: str, user: str = "") -> None:
             suggestion="",
             updated_at=timezone.now(),
         )
-        ActivityEvent.objects.create(
-            organisation_id=record.link.organisation_id,
-            link=record.link,
-            record=record,
-            code="marked_booked",
-            message=f"Order {record.source_number} marked as booked ({target_number})"
-            + (f" by {user}" if user else ""),
-        )
+        if updated:
+            ActivityEvent.objects.create(
+                organisation_id=record.link.organisation_id,
+                link=record.link,
+                record=record,
+                code="marked_booked",
+                message=f"Order {record.source_number} marked as booked ({target_number})"
+                + (f" by {user}" if user else ""),
+            )
+    return bool(updated)
