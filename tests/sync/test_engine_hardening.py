@@ -5,12 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from tests.sync.test_engine import assert_exactly_once, invoices_for
 
 from koppeling.connectors.base import FetchedOrder
 from koppeling.sync import engine as engine_module
 from koppeling.sync.engine import Engine, retry_record
 from koppeling.sync.models import RecordState, SyncRecord
-from tests.sync.test_engine import assert_exactly_once, invoices_for
 
 pytestmark = pytest.mark.django_db
 

@@ -85,3 +85,19 @@ def test_unusable_file_and_empty_form(client, django_user_model, data_dir_settin
     assert (
         response.status_code == 200 and "Kies de klantenexport" in response.content.decode()
     )  # Dutch default
+
+
+@pytest.mark.django_db
+def test_tokens_cannot_reach_other_results_or_paths(client, django_user_model, data_dir_setting):
+    owner = django_user_model.objects.create_user("owner", password="pw")
+    client.force_login(owner)
+    response = upload(client, orders=("Bestellingen.xml", (DATA / "Bestellingen.xml").read_bytes()))
+    token = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    other = django_user_model.objects.create_user("other", password="pw")
+    client.force_login(other)
+    assert client.get(reverse("convert:download", args=[token])).status_code == 404
+    # another user's directory by a relative path, and tokens that are not ours at all
+    for bad in ("..", f"..%2F{owner.pk}%2F{token}", "x" * 300, "~root", "a.b"):
+        for name in ("convert:result", "convert:download"):
+            url = reverse(name, args=["TOKEN"]).replace("TOKEN", bad)
+            assert client.get(url).status_code == 404, (name, bad)  # "x" * 300 was a 500
