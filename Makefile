@@ -29,7 +29,8 @@ test: $(STAMP) browser-deps
 	$(MAKE) --no-print-directory test-services
 
 test-services: $(STAMP)
-	DATABASE_URL=$(PG_URL) KOPPELING_QUEUE_URL=$(REDIS_URL) $(BIN)/python -m pytest -m "postgres or redis"
+	DATABASE_URL=$(PG_URL) KOPPELING_QUEUE_URL=$(REDIS_URL) KOPPELING_ALLOW_LOCAL_KEYS=1 \
+	  $(BIN)/python -m pytest -m "postgres or redis"
 
 # Browser tests drive Debian's chromium (Playwright cannot download browsers here).
 browser-deps:

@@ -38,7 +38,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from koppeling.sync.engine import Engine
-    from koppeling.sync.models import RunKind
+    from koppeling.sync.models import RunKind, RunStatus
 
     console = Console()
     link = _find_link(args.link)
@@ -70,6 +70,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if report.paused:
         console.print(f"[red]Link paused:[/] {report.paused}")
         return 3
+    if report.status == RunStatus.FAILED:
+        return 2  # the run stopped (source unreachable, unreadable answer): a person should look
     return 1 if report.failed or report.needs_review else 0
 
 

@@ -46,6 +46,22 @@ def _fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
+_SHARED_DATABASE = os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql", "pgsql"))
+if (
+    _SHARED_DATABASE
+    and not os.environ.get("KOPPELING_FERNET_KEYS")
+    and not os.environ.get("KOPPELING_ALLOW_LOCAL_KEYS")
+):
+    # every web and worker process must decrypt the same credentials: a key generated per machine
+    # would leave the other machines unable to read them
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "DATABASE_URL points at a shared database: set KOPPELING_FERNET_KEYS (and KOPPELING_SECRET_KEY) "
+        "to the same values on every machine. Generate a key with: python -c "
+        "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+    )
+
 # Comma-separated; the first encrypts, all decrypt (rotate by prepending a new key).
 KOPPELING_FERNET_KEYS = [
     k.strip()
@@ -181,5 +197,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KOPPELING_LOG_LEVEL", "WARNING")},
+    # httpx logs every URL at INFO, and some APIs (Mijnwebwinkel) carry tokens in the query string
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step

@@ -154,3 +154,35 @@ def test_cli_apply_exit_codes(config_file, shop_sim, books_sim, monkeypatch, cap
     monkeypatch.delenv("MWW_TOKEN")
     assert cli.main(["apply", str(config_file)]) == 2
     assert "MWW_TOKEN" in capsys.readouterr().err
+
+
+def test_apply_refuses_a_target_as_source(tmp_path):
+    path = tmp_path / "swapped.toml"
+    path.write_text(CONFIG.replace('source = "shop"', 'source = "books"'))
+    with pytest.raises(ApplyError, match="cannot be a source"):
+        apply_config(
+            load(path), env={k: "x" for k in ("MWW_PARTNER", "MWW_TOKEN", "ACU_CODE", "ACU_USER", "ACU_PASS")}
+        )
+
+
+def test_cli_sync_exit_code_when_the_run_stopped(link, seeded_shop, capsys):
+    seeded_shop.malform_next("not_json")
+    assert cli.main(["sync", str(link.pk)]) == 2
+
+
+def test_shared_database_needs_shared_keys(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOPPELING_")}
+    env |= {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test", "KOPPELING_DATA_DIR": str(tmp_path)}
+    probe = subprocess.run(
+        [sys.executable, "-c", "import koppeling.settings"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert probe.returncode != 0
+    assert "KOPPELING_FERNET_KEYS" in probe.stderr

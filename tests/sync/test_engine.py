@@ -270,3 +270,26 @@ def test_unexpected_fault_marks_the_run_failed_and_surfaces(link, monkeypatch):
     run = Run.objects.get(pk=engine.report.run_id)
     assert run.status == "failed"
     assert "ZeroDivisionError" in run.error
+
+
+def test_mail_failure_does_not_hide_the_pause_and_is_retried(
+    link, seeded_shop, monkeypatch, django_capture_on_commit_callbacks
+):
+    from koppeling.sync import alerts
+    from koppeling.sync.models import Run
+
+    seeded_shop.revoke_token()
+
+    def smtp_down(*args, **kwargs):
+        raise OSError("mail server unreachable")
+
+    monkeypatch.setattr(alerts, "send_mail", smtp_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = Engine(link).run()
+    alert = Alert.objects.get(link=link)
+    assert report.paused and Run.objects.get(pk=report.run_id).status == "failed"
+    assert alert.notified_at is None
+    monkeypatch.undo()
+    assert alerts.resend_unnotified() == 1
+    alert.refresh_from_db()
+    assert alert.notified_at is not None and len(mail.outbox) == 1

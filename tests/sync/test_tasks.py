@@ -73,3 +73,17 @@ def test_enqueue_on_commit_enqueues_with_priority_only_after_commit(link, django
     queued = ours()
     assert len(queued) == 1 and queued[0].priority == 10
     HUEY.revoke(queued[0])  # never run it
+
+
+def test_purge_also_drops_old_runs_and_attempt_details(link):
+    from koppeling.sync.engine import Engine
+    from koppeling.sync.models import Run, SyncAttempt
+
+    Engine(link).run()
+    old = timezone.now() - dt.timedelta(days=40)
+    Run.objects.update(started_at=old)
+    SyncAttempt.objects.update(started_at=old)
+    tasks.purge_activity.call_local()
+    assert not Run.objects.exists()
+    assert not SyncAttempt.objects.exists()
+    assert SyncRecord.objects.filter(link=link, state=RecordState.PUSHED).exists()  # the ledger stays

@@ -47,19 +47,22 @@ def test_other_organisations_links_are_invisible(client, django_user_model, link
     assert client.get(reverse("web:link", args=[link.pk])).status_code == 404
 
 
-def test_verwerk_requeues_failed_order_with_priority(
-    client, member, link, django_capture_on_commit_callbacks
-):
+def test_verwerk_requeues_failed_order_with_priority(client, member, link):
+    from unittest import mock
+
+    from koppeling.sync.tasks import push_order_now
+
     Engine(link).run()
     record = SyncRecord.objects.filter(link=link, state=RecordState.PUSHED).first()
     SyncRecord.objects.filter(pk=record.pk).update(state=RecordState.FAILED, reason_code="rule", message="x")
     client.login(username="eigenaar", password="pw-12345678")
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with mock.patch("koppeling.web.views.enqueue_on_commit") as enqueue:
         response = client.post(reverse("web:record_retry", args=[record.pk]))
     assert response.status_code == 302
     record.refresh_from_db()
     assert record.state == RecordState.PENDING and record.priority == 10
-    assert len(callbacks) == 1  # the priority push is enqueued only on commit
+    # the priority push of exactly this order is enqueued (on commit, see test_tasks)
+    enqueue.assert_called_once_with(push_order_now, link.pk, record.source_id, priority=10)
 
 
 def test_link_detail_in_dutch_and_english(client, member, link):
@@ -75,3 +78,51 @@ def test_pages_speak_dutch_by_default(client, member):
     html = client.get(reverse("web:links"), HTTP_ACCEPT_LANGUAGE="nl").content.decode()
     assert "Koppelingen" in html
     assert "Mislukte orders" in html
+
+
+def test_needs_review_is_pushed_again_only_with_confirmation(client, member, link, books_sim):
+    books_sim.accept_then_fail_next(502)
+    Engine(link).run()
+    record = SyncRecord.objects.get(link=link, state=RecordState.NEEDS_REVIEW)
+    client.login(username="eigenaar", password="pw-12345678")
+    html = client.get(reverse("web:links")).content.decode()
+    assert "push again" in html.lower() or "opnieuw" in html.lower()
+    client.post(reverse("web:record_retry", args=[record.pk]))
+    record.refresh_from_db()
+    assert record.state == RecordState.NEEDS_REVIEW  # a plain Verwerk does not re-push it
+    client.post(reverse("web:record_booked", args=[record.pk]), {"target_number": "20260042"})
+    record.refresh_from_db()
+    assert record.state == RecordState.PUSHED and record.target_number == "20260042"
+
+
+def test_actions_on_other_organisations_records_are_404(client, django_user_model, link):
+    Engine(link).run()
+    record = SyncRecord.objects.filter(link=link).first()
+    outsider = django_user_model.objects.create_user("ander", password="pw-12345678")
+    Organisation.objects.create(name="Other", slug="other").members.add(outsider)
+    client.login(username="ander", password="pw-12345678")
+    for name, args in (
+        ("web:record_retry", [record.pk]),
+        ("web:record_booked", [record.pk]),
+        ("web:link_sync", [link.pk]),
+        ("web:link_resume", [link.pk]),
+    ):
+        assert client.post(reverse(name, args=args), {"target_number": "1"}).status_code == 404
+
+
+def test_actions_require_csrf_token(member, link):
+    from django.test import Client
+
+    Engine(link).run()
+    record = SyncRecord.objects.filter(link=link).first()
+    strict = Client(enforce_csrf_checks=True)
+    strict.login(username="eigenaar", password="pw-12345678")
+    assert strict.post(reverse("web:record_retry", args=[record.pk])).status_code == 403
+
+
+def test_next_parameter_cannot_redirect_off_site(client, member, link):
+    Engine(link).run()
+    record = SyncRecord.objects.filter(link=link).first()
+    client.login(username="eigenaar", password="pw-12345678")
+    response = client.post(reverse("web:record_retry", args=[record.pk]), {"next": "https://evil.example/"})
+    assert response["Location"] == reverse("web:links")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import ActivityEvent, ActivityLevel, Alert, Link, LinkStatus
 
+log = logging.getLogger(__name__)
+
 SUBJECTS = {
     "auth": "koppeling: {link} is gepauzeerd — inloggegevens geweigerd / credentials refused",
     "quota": "koppeling: {link} is gepauzeerd — limiet bereikt / account limit reached",
-    "source_down": "koppeling: {link} — bron onbereikbaar / source unreachable",
 }
 
 
@@ -36,8 +39,28 @@ def open_alert(link: Link, kind: str, message: str, *, suggestion: str = "") -> 
                 message=f"Link paused: {message}",
             )
             alert_id = created.pk
-            transaction.on_commit(lambda: send_alert_mail(alert_id, suggestion))
+            transaction.on_commit(lambda: send_alert_mail_safely(alert_id, suggestion))
     return created
+
+
+def send_alert_mail_safely(alert_id: int, suggestion: str = "") -> bool:
+    """A mail server that is down must not hide the pause: log it; the dispatcher retries."""
+    try:
+        send_alert_mail(alert_id, suggestion)
+    except Exception:
+        log.exception("alert %s could not be mailed; will retry", alert_id)
+        return False
+    return True
+
+
+def resend_unnotified() -> int:
+    """Mail open alerts whose first mail failed (runs every minute with the dispatcher)."""
+    sent = 0
+    for alert_id in Alert.objects.filter(closed_at__isnull=True, notified_at__isnull=True).values_list(
+        "pk", flat=True
+    ):
+        sent += send_alert_mail_safely(alert_id)
+    return sent
 
 
 def send_alert_mail(alert_id: int, suggestion: str = "") -> None:

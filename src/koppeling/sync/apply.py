@@ -39,6 +39,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.text import slugify
 
+from koppeling.connectors.base import SourceConnector, TargetConnector
 from koppeling.connectors.registry import connector_class
 
 from .link_settings import LinkSettings, SettingsError
@@ -105,9 +106,19 @@ def apply_config(
         resolved_creds[key] = creds
     for key, link in links.items():
         where = f"{source}: [links.{key}]"
-        for end in ("source", "target"):
-            if link.get(end) not in connections:
-                problems.append(f"{where}: {end} = {link.get(end)!r} is not a connection in this file")
+        for end, role in (("source", SourceConnector), ("target", TargetConnector)):
+            name = link.get(end)
+            if name not in connections:
+                problems.append(f"{where}: {end} = {name!r} is not a connection in this file")
+                continue
+            try:
+                cls = connector_class(connections[name].get("system", ""))
+            except KeyError:
+                continue  # reported with the connection
+            if not issubclass(cls, role):
+                problems.append(
+                    f"{where}: {end} = {name!r} is a {cls.label} connection, which cannot be a {end}"
+                )
         try:
             LinkSettings.from_dict(link.get("settings") or {})
         except SettingsError as exc:

@@ -145,7 +145,6 @@ class Engine:
         target: TargetConnector | None = None,
         now: Callable[[], dt.datetime] = timezone.now,
         crash_at: str | None = None,
-        worker: str = "",
     ) -> None:
         from .connections import build_source, build_target
 
@@ -159,7 +158,6 @@ class Engine:
                 conn.http.event_hooks.setdefault("request", []).append(self.counter)
         self.now = now
         self.crash_at = crash_at
-        self.worker = worker or uuid.uuid4().hex[:8]
         self._orders: dict[str, Order] = {}
         self.report = RunReport()
         self.run_row: Run | None = None
@@ -800,6 +798,12 @@ class Engine:
     def recover(self) -> int:
         """Resolve rows left in ``pushing`` by a worker that died; returns how many."""
         timeout = dt.timedelta(seconds=django_settings.KOPPELING["CLAIM_TIMEOUT_SECONDS"])
+        # runs a dead worker left "running" are closed, so the dashboard does not show them forever
+        Run.objects.filter(
+            link=self.link, status=RunStatus.RUNNING, started_at__lte=self.now() - timeout
+        ).exclude(pk=getattr(self.run_row, "pk", None)).update(
+            status=RunStatus.FAILED, finished_at=self.now(), error="interrupted: the worker stopped mid-run"
+        )
         stale = list(
             SyncRecord.objects.filter(
                 link=self.link, state=RecordState.PUSHING, claimed_at__lte=self.now() - timeout
@@ -886,9 +890,9 @@ class Engine:
     # -- bookkeeping --------------------------------------------------------------------------
 
     def _pause(self, kind: str, exc: ConnectorError) -> None:
-        alerts.open_alert(self.link, kind, exc.message, suggestion=exc.suggestion)
         self.report.paused = exc.message
         self.report.status = RunStatus.FAILED
+        alerts.open_alert(self.link, kind, exc.message, suggestion=exc.suggestion)
 
     def _event_row(
         self, level: str, code: str, message: str, record: SyncRecord | None = None

@@ -7,7 +7,6 @@ transaction before the target is called, is what makes a sale become exactly one
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -220,7 +219,6 @@ class RunKind(models.TextChoices):
     SWEEP = "sweep", _("Reconciliation sweep")
     ORDER = "order", _("Single order")
     BACKFILL = "backfill", _("Backfill")
-    DRY_RUN = "dry_run", _("Dry run")
 
 
 class RunStatus(models.TextChoices):
@@ -270,7 +268,6 @@ class ActivityEvent(models.Model):
 class AlertKind(models.TextChoices):
     AUTH = "auth", _("Credentials refused")
     QUOTA = "quota", _("Account limit reached")
-    SOURCE_DOWN = "source_down", _("Source unreachable")
 
 
 class Alert(models.Model):
@@ -289,19 +286,3 @@ class Alert(models.Model):
                 fields=["link", "kind"], condition=models.Q(closed_at__isnull=True), name="one_open_alert"
             )
         ]
-
-
-def new_claim_token() -> uuid.UUID:
-    return uuid.uuid4()
-
-
-def scoped(queryset: models.QuerySet[Any], organisation: Organisation) -> models.QuerySet[Any]:
-    """Every web query goes through here: nothing leaves its organisation."""
-    model = queryset.model
-    if model is Organisation:
-        return queryset.filter(pk=organisation.pk)
-    if hasattr(model, "organisation"):
-        return queryset.filter(organisation=organisation)
-    if hasattr(model, "link"):
-        return queryset.filter(link__organisation=organisation)
-    raise TypeError(f"{model.__name__} has no organisation scope")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -39,16 +39,16 @@ def links(request: HttpRequest) -> HttpResponse:
         )
         .order_by("organisation__name", "name")
     )
-    last_runs = {}
-    for run in Run.objects.filter(link__in=rows).order_by("link_id", "-started_at"):
-        last_runs.setdefault(run.link_id, run)
+    latest = Run.objects.filter(link=OuterRef("pk")).order_by("-started_at").values("pk")[:1]
+    rows = rows.annotate(last_run_id=Subquery(latest))
+    last_runs = Run.objects.in_bulk([link.last_run_id for link in rows if link.last_run_id])
     failed = (
         _records(request)
         .filter(state__in=[RecordState.FAILED, RecordState.NEEDS_REVIEW])
-        .select_related("link")
+        .select_related("link__target")
         .order_by("-updated_at")[:50]
     )
-    items = [(link, last_runs.get(link.pk)) for link in rows]
+    items = [(link, last_runs.get(link.last_run_id)) for link in rows]
     return render(request, "web/links.html", {"items": items, "failed": failed})
 
 
@@ -56,7 +56,7 @@ def links(request: HttpRequest) -> HttpResponse:
 def link_detail(request: HttpRequest, pk: int) -> HttpResponse:
     link = get_object_or_404(_links(request).select_related("source", "target"), pk=pk)
     state = request.GET.get("state", "")
-    records = link.records.order_by("-updated_at")
+    records = link.records.select_related("link__target").order_by("-updated_at")
     if state:
         records = records.filter(state=state)
     context = {
@@ -95,9 +95,19 @@ def link_resume(request: HttpRequest, pk: int) -> HttpResponse:
 def record_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Verwerk: retry this order now, ahead of the queue."""
     record = get_object_or_404(_records(request).select_related("link"), pk=pk)
-    retry_record(record)
-    enqueue_on_commit(push_order_now, record.link_id, record.source_id, priority=10)
-    messages.success(request, _("Order %(number)s queued with priority.") % {"number": record.source_number})
+    # a record in review may already be booked: it goes again only on an explicit confirmation
+    confirmed = request.POST.get("confirm_not_booked") == "1"
+    if retry_record(record, confirm_not_booked=confirmed):
+        enqueue_on_commit(push_order_now, record.link_id, record.source_id, priority=10)
+        messages.success(
+            request, _("Order %(number)s queued with priority.") % {"number": record.source_number}
+        )
+    else:
+        messages.error(
+            request,
+            _("Order %(number)s cannot be pushed again from its current state.")
+            % {"number": record.source_number},
+        )
     return _back(request)
 
 
@@ -108,9 +118,12 @@ def record_booked(request: HttpRequest, pk: int) -> HttpResponse:
     number = request.POST.get("target_number", "").strip()
     if not number:
         messages.error(request, _("Enter the invoice number you found."))
-    else:
-        mark_booked(record, number, user=request.user.get_username())
+    elif mark_booked(record, number, user=request.user.get_username()):
         messages.success(request, _("Order %(number)s marked as booked.") % {"number": record.source_number})
+    else:
+        messages.error(
+            request, _("Order %(number)s is not waiting for review.") % {"number": record.source_number}
+        )
     return _back(request)
 
 
