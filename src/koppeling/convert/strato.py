@@ -74,6 +74,11 @@ HALF_CENT = Decimal("0.005")
 SKIPPED_SHOWN = 20
 #: lines already computed, by content: shops sell the same products in the same quantities all day
 MEMO_SIZE = 20_000
+#: bound of the small per-conversion caches (countries, rate sets, payment method texts)
+SMALL_CACHE_SIZE = 1000
+#: invoice files opened at most; the orders of further payment methods go to OTHER_METHOD's file
+MAX_INVOICE_FILES = 50
+OTHER_METHOD = "Overig"
 _MISSING = object()
 
 Source = str | os.PathLike | BinaryIO
@@ -167,11 +172,15 @@ class SeenNumbers:
     """Order numbers seen so far, in flat memory: numeric parts go into bitmaps (1 bit each).
 
     ``"1001"``, ``"WA1001"`` -> key ``(prefix, digits)``; leading zeros are kept distinct
-    (``"0012"`` is not ``"12"``). Anything else goes into a set.
+    (``"0012"`` is not ``"12"``); only ASCII digits count as digits (``"A١٢"`` is not ``"A12"``).
+    A bitmap holds numbers below ``MAX_BIT`` (2 MiB at most) and there are at most
+    ``MAX_PREFIXES`` of them; anything else goes into a set, so one odd number such as
+    ``999999999`` costs a few bytes, not 125 MB.
     """
 
-    _SPLIT = re.compile(r"(\D*?)([1-9]\d{0,8})")
-    MAX_BIT = 1 << 30
+    _SPLIT = re.compile(r"(\D*?)([1-9]\d{0,8})", re.ASCII)
+    MAX_BIT = 1 << 24
+    MAX_PREFIXES = 8
 
     def __init__(self) -> None:
         self._bits: dict[str, bytearray] = {}
@@ -184,21 +193,29 @@ class SeenNumbers:
         else:
             m = self._SPLIT.fullmatch(number)
             if m is None:
-                if number in self._other:
-                    return False
-                self._other.add(number)
-                return True
+                return self._add_other(number)
             prefix, n = m[1], int(m[2])
+        if n >= self.MAX_BIT:
+            return self._add_other(number)
         bits = self._bits.get(prefix)
         if bits is None:
+            if len(self._bits) >= self.MAX_PREFIXES:
+                return self._add_other(number)
             bits = self._bits[prefix] = bytearray()
         byte = n >> 3
         if byte >= len(bits):
-            bits.extend(bytes(max(byte + 1 - len(bits), len(bits) // 2, 1024)))
+            grow = max(byte + 1 - len(bits), len(bits) // 2, 1024)
+            bits.extend(bytes(min(grow, (self.MAX_BIT >> 3) - len(bits))))
         mask = 1 << (n & 7)
         if bits[byte] & mask:
             return False
         bits[byte] |= mask
+        return True
+
+    def _add_other(self, number: str) -> bool:
+        if number in self._other:
+            return False
+        self._other.add(number)
         return True
 
 
@@ -510,17 +527,13 @@ class _OrderConversion:
         dropped = getattr(self, "dropped", 0)
         if dropped:
             self.issues.append(
-                Issue(
-                    self.label,
-                    None,
-                    "",
-                    "issues",
-                    str(dropped),
-                    f"{dropped} more issues were not listed",
-                    Severity.WARNING,
-                )
+                self._file_warning("issues", str(dropped), f"{dropped} more issues were not listed")
             )
         return self.issues
+
+    def _file_warning(self, fieldname: str, value: str, reason: str) -> Issue:
+        """A warning about the file as a whole (no line, no order)."""
+        return Issue(self.label, None, "", fieldname, value, reason, Severity.WARNING)
 
     def discard(self) -> None:
         for w in self.writers.values():
@@ -595,28 +608,20 @@ class _OrderConversion:
         if reader.unknown_elements:
             report.ignored = sorted(reader.unknown_elements.values())
             self.add(
-                Issue(
-                    self.label,
-                    None,
-                    "",
+                self._file_warning(
                     "elements",
                     clip(", ".join(report.ignored), 300),
                     "elements not used by the conversion (ignored)",
-                    Severity.WARNING,
                 )
             )
         if report.skipped:
             shown = ", ".join(report.skipped_numbers)
             more = "" if report.skipped <= len(report.skipped_numbers) else ", …"
             self.add(
-                Issue(
-                    self.label,
-                    None,
-                    "",
+                self._file_warning(
                     "limit",
                     str(limit),
                     f"--limit {limit}: {report.skipped} more order(s) were not converted ({shown}{more})",
-                    Severity.WARNING,
                 )
             )
         reader.close()
@@ -628,6 +633,8 @@ class _OrderConversion:
         raw_country = b[A_COUNTRY]
         country = self._countries.get(raw_country)
         if country is None:
+            if len(self._countries) >= SMALL_CACHE_SIZE:
+                self._countries.clear()
             country = self._countries[raw_country] = (
                 (names.country_code(raw_country) or "") if raw_country else ""
             )
@@ -636,6 +643,8 @@ class _OrderConversion:
         key = (vat_country, o.date)
         rates_allowed = self._allowed.get(key, _MISSING)
         if rates_allowed is _MISSING:
+            if len(self._allowed) >= SMALL_CACHE_SIZE:
+                self._allowed.clear()
             rates_allowed = self._allowed[key] = self.rates.allowed(vat_country, o.date)
         gross = o.gross
         amounts: list[tuple] = []  # (line, ex, vat, inc, body) per line
@@ -672,11 +681,8 @@ class _OrderConversion:
                     f"the lines add up to {sum_inc} incl. VAT but GrandTotal is {grand}; "
                     "is a line missing or wrong?",
                 )
-            big = _largest(amounts)
-            ln, ex, vat, inc, _body = amounts[big]
-            amounts[big] = (ln, *self._corrected(ln, ex, vat + diff, inc + diff))
+            self._put_on_vat(o, amounts, diff, "GrandTotal")  # net: the excl. amounts stay
             sum_vat += diff
-            self._rounding_warning(o, big, diff, "GrandTotal")
         target_vat = o.total_tax
         if target_vat is not None:
             if o.total_before_tax is not None and o.total_before_tax + target_vat != grand:
@@ -699,21 +705,13 @@ class _OrderConversion:
                     target_vat,
                     f"the lines' VAT adds up to {sum_vat} but the order states {target_vat}",
                 )
-            big = _largest(amounts)
-            ln, ex, vat, inc, _body = amounts[big]
-            amounts[big] = (ln, *self._corrected(ln, ex - diff, vat + diff, inc))
+            self._put_on_vat(o, amounts, diff, "TotalTax")  # the incl. amounts stay
             sum_vat = target_vat
-            self._rounding_warning(o, big, diff, "TotalTax")
         bodies = [a[4] for a in amounts]
         method_text = o.payment_method
         writer = self._by_method.get(method_text)
         if writer is None:
-            method = canonical_method(method_text)
-            writer = self.writers.get(method)
-            if writer is None:
-                name = csvimport.invoice_file_name(method)
-                writer = self.writers[method] = csvimport.InvoiceWriter(self.out / name, method)
-            self._by_method[method_text] = writer
+            writer = self._writer_for(o, method_text)
         number = o.number
         reference = number if (not prefix or number.startswith(prefix)) else prefix + number
         vat_number = b[A_VAT]
@@ -768,6 +766,36 @@ class _OrderConversion:
         self.input_ex += total_ex
         self.input_vat += sum_vat
         self.input_inc += grand
+
+    def _writer_for(self, o: StratoOrder, method_text: str) -> csvimport.InvoiceWriter:
+        """The invoice file of a payment method as the order writes it. At most
+        ``MAX_INVOICE_FILES`` files are opened: the orders of any further method go to the file
+        of ``OTHER_METHOD``, with a warning (a file per order would exhaust memory and file handles)."""
+        method = canonical_method(method_text)
+        writer = self.writers.get(method)
+        if writer is None and len(self.writers) >= MAX_INVOICE_FILES:
+            method = OTHER_METHOD
+            writer = self.writers.get(method)
+            self.add(
+                Issue(
+                    self.label,
+                    o.line,
+                    o.element,
+                    "PaymentMethod",
+                    clip(method_text),
+                    f"more than {MAX_INVOICE_FILES} payment methods in this file: the invoices of this "
+                    f"method go to {csvimport.invoice_file_name(method)}",
+                    Severity.WARNING,
+                    o.number,
+                )
+            )
+        if writer is None:
+            name = csvimport.invoice_file_name(method)
+            writer = self.writers[method] = csvimport.InvoiceWriter(self.out / name, method)
+        if len(self._by_method) >= SMALL_CACHE_SIZE:
+            self._by_method.clear()
+        self._by_method[method_text] = writer
+        return writer
 
     def _line_amounts(self, o: StratoOrder, i: int, ln, gross: bool) -> tuple:
         """``(ex, vat, inc, body)`` of line ``i`` (rules 1 and 2 of the module doc); raises ``_Reject``."""
@@ -843,12 +871,22 @@ class _OrderConversion:
             Issue(self.label, line, element, fieldname, clip(value), reason, Severity.ERROR, o.number)
         )
 
-    def _rounding_warning(self, o: StratoOrder, index: int, diff: Decimal, against: str) -> None:
+    def _put_on_vat(self, o: StratoOrder, amounts: list[tuple], diff: Decimal, against: str) -> None:
+        """Put a rounding difference ``diff`` against the order's ``against`` total on the VAT of the
+        largest line, with a warning. Against ``GrandTotal`` the line's amount incl. VAT moves with
+        it; against ``TotalTax`` its amount excl. VAT moves the other way (incl. VAT stays)."""
+        big = _largest(amounts)
+        ln, ex, vat, inc, _body = amounts[big]
+        if against == "GrandTotal":
+            inc += diff
+        else:
+            ex -= diff
+        amounts[big] = (ln, *self._corrected(ln, ex, vat + diff, inc))
         self.add(
             Issue(
                 self.label,
-                o.line_numbers[index],
-                o.line_element(index),
+                o.line_numbers[big],
+                o.line_element(big),
                 "TaxAmount",
                 str(diff),
                 f"rounding difference of {diff} against the order's {against} put on this line's VAT",

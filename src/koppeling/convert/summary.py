@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from koppeling.connectors.acumulus.csvimport import neutralise
 from koppeling.connectors.strato.issues import Issue, Severity
 
 ZERO = Decimal("0.00")
@@ -110,16 +111,15 @@ class IssueLog:
                 self._fh = open(self.path, "w", encoding="utf-8", newline="")
                 self._writer = csv.writer(self._fh, delimiter=";")
                 self._writer.writerow(self.HEADER)
-            from koppeling.connectors.acumulus.csvimport import neutralise
-
+            # every text cell, the file name included (an upload's name is chosen by its sender)
             self._writer.writerow(
                 (
                     str(issue.severity),
-                    issue.file,
+                    neutralise(issue.file),
                     issue.line or "",
                     neutralise(issue.element),
                     neutralise(issue.record),
-                    issue.field,
+                    neutralise(issue.field),
                     neutralise(issue.value),
                     neutralise(issue.reason),
                 )

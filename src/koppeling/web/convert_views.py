@@ -27,6 +27,9 @@ from koppeling.connectors.acumulus.csvimport import INVOICE_COLUMNS, RELATION_CO
 from koppeling.convert import StratoOptions, convert_strato
 
 KEEP_SECONDS = 3600
+#: tokens are ``secrets.token_urlsafe(16)`` (22 characters); a longer one is never ours (and a
+#: very long one would make the file system refuse the path: a 500 instead of a 404)
+_TOKEN_MAX = 64
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -64,7 +67,7 @@ def _purge(root: Path) -> None:
 
 
 def _result_dir(request: HttpRequest, token: str) -> Path:
-    if not token or not set(token) <= _TOKEN_CHARS:
+    if not 0 < len(token) <= _TOKEN_MAX or not set(token) <= _TOKEN_CHARS:
         raise Http404
     path = _root(request) / token
     if not (path / "summary.json").is_file():

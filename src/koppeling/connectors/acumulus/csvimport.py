@@ -124,9 +124,7 @@ def text_cell(value: str | None) -> str:
     """A text value as it goes into the file: trimmed, neutralised, quoted where needed."""
     if not value:
         return ""
-    text = value.strip()
-    if text and text[0] in _FORMULA_START and not _PLAIN_NUMBER_OR_PHONE.fullmatch(text):
-        text = "'" + text
+    text = neutralise(value.strip())
     if _NEEDS_QUOTES.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text
