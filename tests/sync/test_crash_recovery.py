@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 from tests.sync.test_engine import assert_exactly_once, invoices_for
 
-from koppeling.sync.engine import CHECKPOINTS, Engine, SimulatedCrash, mark_booked, retry_record
+from koppeling.sync.engine import CHECKPOINTS, Engine, SimulatedCrash
 from koppeling.sync.models import RecordState, SyncRecord
+from koppeling.sync.review import mark_booked, retry_record
 
 pytestmark = pytest.mark.django_db
 

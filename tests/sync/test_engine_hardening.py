@@ -9,8 +9,9 @@ from tests.sync.test_engine import assert_exactly_once, invoices_for
 
 from koppeling.connectors.base import FetchedOrder
 from koppeling.sync import engine as engine_module
-from koppeling.sync.engine import Engine, retry_record
+from koppeling.sync.engine import Engine
 from koppeling.sync.models import RecordState, SyncRecord
+from koppeling.sync.review import retry_record
 
 pytestmark = pytest.mark.django_db
 

@@ -61,6 +61,15 @@ from .models import (
     SyncAttempt,
     SyncRecord,
 )
+from .sql import (
+    ATTEMPT_INSERT_SQL,
+    ATTEMPT_SUCCESS_SQL,
+    DT_FIELD,
+    EVENT_INSERT_SQL,
+    PUSHED_SQL,
+    RENEW_SQL,
+    UUID_FIELD,
+)
 
 log = logging.getLogger(__name__)
 
@@ -547,11 +556,11 @@ class Engine:
         meanwhile (a long batch against a slow target) is dropped here, never sent a second time.
         """
         conn = connections[SyncAttempt.objects.db]
-        stamp = _DT_FIELD.get_db_prep_value(self.now(), conn)
+        stamp = DT_FIELD.get_db_prep_value(self.now(), conn)
         kept: list[tuple[SyncRecord, uuid.UUID]] = []
         with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
-            renew = [(stamp, r.pk, _UUID_FIELD.get_db_prep_value(r.claim_token, conn)) for r in records]
-            cursor.executemany(_RENEW_SQL, renew)
+            renew = [(stamp, r.pk, UUID_FIELD.get_db_prep_value(r.claim_token, conn)) for r in records]
+            cursor.executemany(RENEW_SQL, renew)
             if cursor.rowcount == len(records):
                 ours = records
             else:
@@ -568,12 +577,12 @@ class Engine:
                 )
             kept = [(r, uuid.uuid4()) for r in ours]
             cursor.executemany(
-                _ATTEMPT_INSERT_SQL,
+                ATTEMPT_INSERT_SQL,
                 [
                     (
-                        _UUID_FIELD.get_db_prep_value(attempt_id, conn),
+                        UUID_FIELD.get_db_prep_value(attempt_id, conn),
                         r.pk,
-                        _UUID_FIELD.get_db_prep_value(r.claim_token, conn),
+                        UUID_FIELD.get_db_prep_value(r.claim_token, conn),
                         stamp,
                     )
                     for r, attempt_id in kept
@@ -615,10 +624,10 @@ class Engine:
             return
         now = self.now()
         conn = connections[SyncRecord.objects.db]
-        stamp = _DT_FIELD.get_db_prep_value(now, conn)
+        stamp = DT_FIELD.get_db_prep_value(now, conn)
         rows, attempts, events = [], [], []
         for record, attempt_id, result, duration in items:
-            claim = _UUID_FIELD.get_db_prep_value(token or record.claim_token, conn)
+            claim = UUID_FIELD.get_db_prep_value(token or record.claim_token, conn)
             message = "; ".join(result.warnings)[:2000]
             rows.append(
                 (
@@ -633,12 +642,12 @@ class Engine:
                 )
             )
             attempts.append(
-                (AttemptOutcome.SUCCESS.value, duration, _UUID_FIELD.get_db_prep_value(attempt_id, conn))
+                (AttemptOutcome.SUCCESS.value, duration, UUID_FIELD.get_db_prep_value(attempt_id, conn))
             )
         with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
-            cursor.executemany(_PUSHED_SQL, rows)
+            cursor.executemany(PUSHED_SQL, rows)
             all_updated = cursor.rowcount == len(rows)
-            cursor.executemany(_ATTEMPT_SQL, attempts)
+            cursor.executemany(ATTEMPT_SUCCESS_SQL, attempts)
             self.checkpoint("inside_ledger_update")
             lost: set[int] = set()
             if not all_updated:  # rare: find which claims were lost
@@ -666,7 +675,7 @@ class Engine:
                         " (concept)" if result.concept else ""
                     )
                 events.append((*base, record.pk, level, code, message, "{}", stamp))
-            cursor.executemany(_EVENT_INSERT_SQL, events)
+            cursor.executemany(EVENT_INSERT_SQL, events)
 
     def _record_failure(
         self, record: SyncRecord, token: uuid.UUID, attempt_id: uuid.UUID, exc: BaseException, duration: int
@@ -967,30 +976,6 @@ class Engine:
         return self.report
 
 
-_RECORD_TABLE = SyncRecord._meta.db_table
-_ATTEMPT_TABLE = SyncAttempt._meta.db_table
-_DT_FIELD = SyncRecord._meta.get_field("pushed_at")
-_UUID_FIELD = SyncRecord._meta.get_field("claim_token")
-_PUSHED_SQL = (
-    f"UPDATE {_RECORD_TABLE} SET state = 'pushed', target_id = %s, target_number = %s, target_token = %s, "
-    "booked_fingerprint = fingerprint, pushed_at = %s, updated_at = %s, attempts = attempts + 1, "
-    "reason_code = '', error_code = '', message = %s, suggestion = '', claim_token = NULL, priority = 0 "
-    "WHERE id = %s AND claim_token = %s AND state = 'pushing'"
-)
-_RENEW_SQL = (
-    f"UPDATE {_RECORD_TABLE} SET claimed_at = %s WHERE id = %s AND claim_token = %s AND state = 'pushing'"
-)
-_ATTEMPT_INSERT_SQL = (
-    f"INSERT INTO {_ATTEMPT_TABLE} (id, record_id, claim_token, started_at, outcome, detail) "
-    "VALUES (%s, %s, %s, %s, 'sending', '')"
-)
-_EVENT_INSERT_SQL = (
-    f"INSERT INTO {ActivityEvent._meta.db_table} "
-    "(organisation_id, link_id, run_id, record_id, level, code, message, payload, created_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
-_ATTEMPT_SQL = f"UPDATE {_ATTEMPT_TABLE} SET outcome = %s, duration_ms = %s, status_code = 200 WHERE id = %s"
-
 UPDATE_FIELDS = [
     "source_number",
     "reference",
@@ -1009,52 +994,3 @@ UPDATE_FIELDS = [
     "next_attempt_at",
     "updated_at",
 ]
-
-
-def retry_record(record: SyncRecord, *, confirm_not_booked: bool = False) -> bool:
-    """ "Verwerk": put a failed record back at the head of the queue.
-
-    A record in "needs review" may already be booked; it is pushed again only when a person
-    confirmed it is not in the target (``confirm_not_booked``). Returns whether anything changed.
-    """
-    states = [RecordState.FAILED, RecordState.PENDING]
-    if confirm_not_booked:
-        states.append(RecordState.NEEDS_REVIEW)
-    return bool(
-        SyncRecord.objects.filter(pk=record.pk, state__in=states).update(
-            state=RecordState.PENDING,
-            priority=10,
-            next_attempt_at=None,
-            attempts=0,
-            reason_code="",
-            error_code="",
-            message="",
-            suggestion="",
-            updated_at=timezone.now(),
-        )
-    )
-
-
-def mark_booked(record: SyncRecord, target_number: str, user: str = "") -> bool:
-    """A person confirmed the booking exists in the target (resolves "needs review")."""
-    with transaction.atomic():
-        updated = SyncRecord.objects.filter(pk=record.pk, state=RecordState.NEEDS_REVIEW).update(
-            state=RecordState.PUSHED,
-            target_number=target_number[:100],
-            booked_fingerprint=F("fingerprint"),
-            pushed_at=timezone.now(),
-            reason_code="",
-            message="",
-            suggestion="",
-            updated_at=timezone.now(),
-        )
-        if updated:
-            ActivityEvent.objects.create(
-                organisation_id=record.link.organisation_id,
-                link=record.link,
-                record=record,
-                code="marked_booked",
-                message=f"Order {record.source_number} marked as booked ({target_number})"
-                + (f" by {user}" if user else ""),
-            )
-    return bool(updated)

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from koppeling.sync import alerts
-from koppeling.sync.engine import mark_booked, retry_record
 from koppeling.sync.models import Link, RecordState, Run, SyncRecord
+from koppeling.sync.review import mark_booked, retry_record
 from koppeling.sync.tasks import enqueue_on_commit, push_order_now, sync_link
 
 
