@@ -293,3 +293,24 @@ def test_mail_failure_does_not_hide_the_pause_and_is_retried(
     assert alerts.resend_unnotified() == 1
     alert.refresh_from_db()
     assert alert.notified_at is not None and len(mail.outbox) == 1
+
+
+def test_unreachable_source_alerts_once_after_three_runs_and_closes_itself(
+    link, seeded_shop, django_capture_on_commit_callbacks
+):
+    # given the shop answers 503 for three scheduled runs in a row
+    seeded_shop.fail_next(503, times=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            Engine(link).run()
+    link.refresh_from_db()
+    # then one alert and one mail, but the link keeps running (retrying is right)
+    alert = Alert.objects.get(link=link, kind="unreachable")
+    assert alert.closed_at is None
+    assert link.status == LinkStatus.ACTIVE
+    assert len(mail.outbox) == 1
+    # when the shop answers again, the alert closes by itself and the orders go
+    report = Engine(link).run()
+    alert.refresh_from_db()
+    assert alert.closed_at is not None
+    assert report.pushed > 0

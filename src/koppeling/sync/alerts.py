@@ -15,15 +15,19 @@ log = logging.getLogger(__name__)
 SUBJECTS = {
     "auth": "koppeling: {link} is gepauzeerd — inloggegevens geweigerd / credentials refused",
     "quota": "koppeling: {link} is gepauzeerd — limiet bereikt / account limit reached",
+    "unreachable": "koppeling: {link} — systeem onbereikbaar / system unreachable",
 }
 
 
-def open_alert(link: Link, kind: str, message: str, *, suggestion: str = "") -> Alert | None:
-    """Pause ``link`` and open an alert of ``kind``; mails only when the alert is new."""
+def open_alert(
+    link: Link, kind: str, message: str, *, suggestion: str = "", pause: bool = True
+) -> Alert | None:
+    """Open an alert of ``kind`` (pausing ``link`` unless told not to); mails only when it is new."""
     created: Alert | None = None
     with transaction.atomic():
-        Link.objects.filter(pk=link.pk).update(status=LinkStatus.PAUSED, paused_reason=message)
-        link.status, link.paused_reason = LinkStatus.PAUSED, message
+        if pause:
+            Link.objects.filter(pk=link.pk).update(status=LinkStatus.PAUSED, paused_reason=message)
+            link.status, link.paused_reason = LinkStatus.PAUSED, message
         if not Alert.objects.filter(link=link, kind=kind, closed_at__isnull=True).exists():
             try:
                 with transaction.atomic():
@@ -35,8 +39,8 @@ def open_alert(link: Link, kind: str, message: str, *, suggestion: str = "") -> 
                 organisation_id=link.organisation_id,
                 link=link,
                 level=ActivityLevel.ERROR,
-                code=f"link_paused_{kind}",
-                message=f"Link paused: {message}",
+                code=f"link_paused_{kind}" if pause else f"alert_{kind}",
+                message=f"Link paused: {message}" if pause else message,
             )
             alert_id = created.pk
             transaction.on_commit(lambda: send_alert_mail_safely(alert_id, suggestion))
@@ -80,6 +84,18 @@ def send_alert_mail(alert_id: int, suggestion: str = "") -> None:
     )
     send_mail(SUBJECTS.get(alert.kind, "koppeling: {link}").format(link=link.name), body, None, recipients)
     Alert.objects.filter(pk=alert.pk).update(notified_at=timezone.now())
+
+
+def close_alert(link: Link, kind: str, message: str) -> bool:
+    """The problem went away by itself (e.g. the system answers again): close, and say so."""
+    closed = Alert.objects.filter(link=link, kind=kind, closed_at__isnull=True).update(
+        closed_at=timezone.now()
+    )
+    if closed:
+        ActivityEvent.objects.create(
+            organisation_id=link.organisation_id, link=link, code=f"alert_{kind}_closed", message=message
+        )
+    return bool(closed)
 
 
 def resume(link: Link) -> None:

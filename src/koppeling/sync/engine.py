@@ -77,6 +77,9 @@ BATCH = 100
 OBJECT_TYPE = "order"
 
 
+#: this many failed runs in a row open an "unreachable" alert
+UNREACHABLE_AFTER_RUNS = 3
+
 #: below this per-call time the engine calls the target inline instead of from threads
 FAST_CALL_SECONDS = 0.003
 
@@ -941,6 +944,30 @@ class Engine:
                 error=error or report.paused,
             )
             Link.objects.filter(pk=self.link.pk).update(last_run_at=now)
+            self._watch_reachability(error)
+
+    def _watch_reachability(self, error: str) -> None:
+        """Several runs in a row that could not reach a system: one alert (no pause — retrying is
+        right); the first run that gets through closes it."""
+        if not error:
+            alerts.close_alert(
+                self.link, AlertKind.UNREACHABLE, "The systems answer again; the link runs normally."
+            )
+            return
+        recent = list(
+            Run.objects.filter(link=self.link)
+            .order_by("-started_at")
+            .values_list("status", flat=True)[:UNREACHABLE_AFTER_RUNS]
+        )
+        if len(recent) == UNREACHABLE_AFTER_RUNS and all(status == RunStatus.FAILED for status in recent):
+            alerts.open_alert(
+                self.link,
+                AlertKind.UNREACHABLE,
+                f"The last {UNREACHABLE_AFTER_RUNS} runs could not complete: {error}",
+                suggestion="koppeling keeps retrying on schedule and misses nothing meanwhile; check the "
+                "system's status page, or the connection's address if it keeps failing.",
+                pause=False,
+            )
 
     # -- dry run ------------------------------------------------------------------------------
 

@@ -268,6 +268,7 @@ class ActivityEvent(models.Model):
 class AlertKind(models.TextChoices):
     AUTH = "auth", _("Credentials refused")
     QUOTA = "quota", _("Account limit reached")
+    UNREACHABLE = "unreachable", _("Unreachable for several runs")
 
 
 class Alert(models.Model):
