@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-fast test-services browser-deps lint bench install clean
+.PHONY: demo test test-fast test-services browser-deps lint bench install clean messages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.engine_overhead
 	@if [ -f benchmarks/strato_convert.py ]; then $(BIN)/python -m benchmarks.strato_convert; fi
+
+# Translations (needs GNU gettext): refresh the Dutch catalogue, translate, compile. The compiled
+# .mo is committed, so running koppeling never needs gettext.
+messages: $(STAMP)
+	cd src/koppeling && KOPPELING_DATA_DIR=$(CURDIR)/data DJANGO_SETTINGS_MODULE=koppeling.settings \
+	  $(CURDIR)/$(BIN)/django-admin makemessages -l nl
+	msgfmt --check -o src/koppeling/locale/nl/LC_MESSAGES/django.mo src/koppeling/locale/nl/LC_MESSAGES/django.po
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache .hypothesis
