@@ -40,6 +40,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO
 
@@ -707,7 +708,7 @@ class _OrderConversion:
                 )
             self._put_on_vat(o, amounts, diff, "TotalTax")  # the incl. amounts stay
             sum_vat = target_vat
-        bodies = [a[4] for a in amounts]
+        bodies = list(map(_BODY, amounts))
         method_text = o.payment_method
         writer = self._by_method.get(method_text)
         if writer is None:
@@ -910,6 +911,7 @@ class _OrderConversion:
 
 
 _VAT_TYPE_TEXT = {n: str(n) for n in range(1, 8)}
+_BODY = itemgetter(4)  # the CSV line body of an ``amounts`` entry
 _A = {f: i for i, f in enumerate(ADDRESS_FIELDS)}
 A_COUNTRY, A_VAT, A_STREET, A_HOUSE, A_STREET2 = (
     _A[k] for k in ("country", "vat_number", "street", "house_number", "street2")

@@ -214,10 +214,11 @@ class InvoiceWriter(_CsvFile):
     ) -> None:
         if len(head) != self.HEAD:
             raise ValueError(f"expected {self.HEAD} invoice values, got {len(head)}")
-        prefix = join_row(head) + DELIMITER
-        tail = DELIMITER + str(total_inc) + NEWLINE
-        rows = [prefix + n + DELIMITER + body + tail for n, body in zip(_NUMBERS, bodies, strict=False)]
-        self._fh.write("".join(rows))
+        if bodies:
+            # prefix + "1;" + body + tail, prefix + "2;" + body + tail, ... as one string
+            prefix = join_row(head) + DELIMITER
+            tail = DELIMITER + str(total_inc) + NEWLINE
+            self._fh.write(prefix + (tail + prefix).join(map(_concat, _NUMBERED, bodies)) + tail)
         self.rows += len(bodies)
         self.invoices += 1
         self.total_ex += total_ex
@@ -225,4 +226,5 @@ class InvoiceWriter(_CsvFile):
         self.total_inc += total_inc
 
 
-_NUMBERS = tuple(str(n) for n in range(1, 100_001))
+_NUMBERED = tuple(f"{n}{DELIMITER}" for n in range(1, 100_001))  # "1;", "2;", ...: the Regel column
+_concat = str.__add__

@@ -242,7 +242,6 @@ class OrderReader:
         amap = self._map(3)
         learn = self._learn
         flat = self._flat
-        address = self._address
         raw_line = self._raw_line
         build = self._builder.build
         progress = self.progress
@@ -265,16 +264,33 @@ class OrderReader:
                         continue
                     if code < 100:
                         values[code] = c.text
-                    elif code == C_BILLING:
-                        billing = address(c, amap)
+                    elif code == C_BILLING:  # ``_address``, inlined
+                        billing = [""] * N_ADDRESS
+                        for f in c:
+                            try:
+                                fcode = amap[f.tag]
+                            except KeyError:
+                                fcode = learn(3, f.tag)
+                            if fcode is not None:
+                                text = f.text
+                                if text:
+                                    billing[fcode] = text.strip()
                     elif code == C_LINES:
                         for li in c:
                             try:
                                 lcode = lcmap[li.tag]
                             except KeyError:
                                 lcode = learn(2, li.tag)
-                            if lcode is not None:
-                                lines.append(raw_line(li, kind_of[lcode], lmap))
+                            if lcode is not None:  # ``_raw_line``, inlined: the most frequent element
+                                line = [kind_of[lcode], None, None, None, None, None, None, None, None]
+                                for f in li:
+                                    try:
+                                        fcode = lmap[f.tag]
+                                    except KeyError:
+                                        fcode = learn(1, f.tag)
+                                    if fcode is not None:
+                                        line[fcode] = f.text
+                                lines.append(tuple(line))
                                 numbers.append(li.sourceline)
                     elif code in kind_of:
                         if len(c):

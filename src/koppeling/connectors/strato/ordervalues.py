@@ -70,6 +70,8 @@ class OrderBuilder:
         #: raw line tuple -> the StratoLine it parsed to, without any remark (see ``build``)
         self.line_memo: dict[tuple, StratoLine] = {}
         self._amounts: dict[str, Decimal] = {}
+        #: plain order totals (``_plain``: its own rules, so not shared with ``_amounts``)
+        self._totals: dict[str, Decimal] = {}
         self._date_cache: dict[str, dt.date] = {}
         self._rate_cache: dict[str | None, Decimal] = {}
         self._qty_cache: dict[str | None, Decimal] = {}
@@ -107,9 +109,19 @@ class OrderBuilder:
         if date is None:
             date = self._date(date_text, sline, index, values, issues)
         # order totals are mostly unique: parsed directly when plain, not remembered
-        grand = self._total(values[O_GRAND_TOTAL], sline, index, values, "GrandTotal", issues, required=True)
-        net = self._total(values[O_TOTAL_BEFORE_TAX], sline, index, values, "TotalBeforeTax", issues)
-        tax = self._total(values[O_TOTAL_TAX], sline, index, values, "TotalTax", issues)
+        totals = self._totals
+        text = values[O_GRAND_TOTAL]
+        grand = totals.get(text) if text is not None else None
+        if grand is None:
+            grand = self._total(text, sline, index, values, "GrandTotal", issues, required=True)
+        text = values[O_TOTAL_BEFORE_TAX]
+        net = totals.get(text) if text is not None else None
+        if net is None and text is not None:
+            net = self._total(text, sline, index, values, "TotalBeforeTax", issues)
+        text = values[O_TOTAL_TAX]
+        tax = totals.get(text) if text is not None else None
+        if tax is None and text is not None:
+            tax = self._total(text, sline, index, values, "TotalTax", issues)
         if not lines and not issues:
             issues.append(
                 self._issue(
@@ -275,10 +287,16 @@ class OrderBuilder:
         return date
 
     def _total(self, text, sline, index, values, fieldname, issues, *, required=False) -> Decimal | None:
-        """An order total: ``Decimal(text)`` at once when plain, else the careful path."""
+        """An order total: ``Decimal(text)`` at once when plain (remembered: totals repeat too), else
+        the careful path."""
         if text is not None:
+            totals = self._totals
+            value = totals.get(text)
+            if value is not None:
+                return value
             value = _plain(text)
             if value is not None:
+                _remember(totals, text, value, self.AMOUNT_CACHE_SIZE)
                 return value
         return self._amount(text, sline, index, "", values, fieldname, issues, required=required)
 
