@@ -228,18 +228,7 @@ class OrderReader:
         stream.seek(0)
         blanks = _only_elements_and_text(stream, self.encoding)
         stream.seek(0)
-        context = etree.iterparse(
-            stream,
-            events=("end",),
-            tag=self.order_tag,
-            encoding=self.encoding,
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            remove_comments=True,
-            remove_pis=True,
-            remove_blank_text=blanks,
-        )
+        source = self._batched() if blanks else self._streamed(False)
         omap = self._map(0)
         lmap = self._map(1)
         lcmap = self._map(2)
@@ -252,7 +241,7 @@ class OrderReader:
         kind_of = KIND_OF_CONTAINER
         index = 0
         try:
-            for _event, el in context:
+            for el, off in source:
                 index += 1
                 values = [None] * N_ORDER
                 billing = delivery = None
@@ -301,7 +290,7 @@ class OrderReader:
                                             text = " "
                                         line[fcode] = text
                                 lines.append(tuple(line))
-                                numbers.append(li.sourceline)
+                                numbers.append(li.sourceline + off)
                     elif code in kind_of:
                         if len(c):
                             lines.append(raw_line(c, kind_of[code], lmap))
@@ -309,7 +298,7 @@ class OrderReader:
                             lines.append(_amount_only(kind_of[code], c.text))
                         else:
                             continue
-                        numbers.append(c.sourceline)
+                        numbers.append(c.sourceline + off)
                     elif code == C_DELIVERY:
                         delivery = self._delivery_country(c, amap)
                     elif code == C_PAYMENT or code == C_TOTALS:
@@ -317,7 +306,7 @@ class OrderReader:
                         for k, v in enumerate(flat(c, self._map(which), which, N_ORDER)):
                             if v is not None:
                                 values[k] = v
-                sline = el.sourceline
+                sline = el.sourceline + off
                 el.clear(keep_tail=True)
                 parent = el.getparent()
                 if parent is not None:
@@ -342,6 +331,114 @@ class OrderReader:
             self.orders_seen = index
             if progress is not None:
                 progress(stream.tell())
+
+    # -- where the order elements come from -----------------------------------------------------------
+
+    def _streamed(self, blanks: bool, skip: int = 0) -> Iterator[tuple]:
+        """``(order element, 0)`` for each order, by ``iterparse`` over the whole file; the first
+        ``skip`` orders (already read by ``_batched``) are passed over."""
+        stream = self.stream
+        stream.seek(0)
+        for _event, el in etree.iterparse(
+            stream,
+            events=("end",),
+            tag=self.order_tag,
+            encoding=self.encoding,
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            remove_comments=True,
+            remove_pis=True,
+            remove_blank_text=blanks,
+        ):
+            if skip:
+                skip -= 1
+                el.clear(keep_tail=True)
+                parent = el.getparent()
+                if parent is not None:
+                    while el.getprevious() is not None:
+                        del parent[0]
+                continue
+            yield el, 0
+
+    def _batched(self) -> Iterator[tuple]:
+        """``(order element, line offset)`` for each order, parsed about a MiB of orders at a time.
+
+        ``iterparse`` calls back into lxml for every element of the file; parsing the bytes from
+        one order's start tag to a later order's end tag as one document (under a made-up root)
+        builds the same elements in C only. Only used on files ``_only_elements_and_text`` passed
+        (no comment, CDATA, PI or DOCTYPE, ASCII-compatible), whose root start tag has no
+        attributes, whose order tag has no namespace and whose orders are the root's only children
+        and hold no orders. On anything else — including a parse error, a truncated file, or bytes
+        after the last order other than the root's end tag — the remaining orders come from
+        ``_streamed``, which reports the same elements, errors and lines as it always did."""
+        stream = self.stream
+        tag = self.order_tag
+        done = 0
+        stream.seek(0)
+        buf = stream.read(BATCH_BYTES)
+        head = _ROOT_START.match(buf)
+        encoding = self.encoding
+        declared = _DECLARED_ENCODING.match(buf)
+        if encoding is None:
+            encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+        if (
+            head is None
+            or not _PLAIN_NAME.fullmatch(tag)
+            or (buf.startswith(b"\xef\xbb\xbf") and encoding.lower() not in ("utf-8", "utf8"))
+        ):
+            yield from self._streamed(True)
+            return
+        try:
+            parser = etree.XMLParser(
+                remove_blank_text=True,
+                resolve_entities=False,
+                no_network=True,
+                load_dtd=False,
+                encoding=encoding,
+            )
+        except (LookupError, ValueError):
+            yield from self._streamed(True)
+            return
+        end_tag = b"</" + tag.encode("ascii") + b">"
+        root_end = b"</" + head.group(1) + b">"
+        offset = buf.count(b"\n", 0, head.end())  # the line of the batch's first byte, minus one
+        buf = buf[head.end() :]
+        fromstring = etree.fromstring
+        while True:
+            end = buf.rfind(end_tag)
+            more = b""
+            if end < 0 or end + len(end_tag) == len(buf):
+                more = stream.read(BATCH_BYTES)
+                if more and len(buf) < MAX_BATCH_BYTES:
+                    buf += more
+                    continue
+            if end < 0:
+                break  # no order end in the rest, or an order too big: let ``_streamed`` say
+            end += len(end_tag)
+            try:
+                root = fromstring(b"<r>" + buf[:end] + b"<z/></r>", parser)
+            except etree.XMLSyntaxError:
+                break
+            count = len(root) - 1
+            if sum(1 for _ in root.iter(tag)) != count or sum(1 for _ in root.iterchildren(tag)) != count:
+                break
+            sentinel = root[-1]
+            for el in root.iterchildren(tag):
+                yield el, offset
+            done += count
+            offset += sentinel.sourceline - 1
+            del root, sentinel
+            buf = buf[end:] + more
+            if not more:
+                more = stream.read(BATCH_BYTES)
+                if more:
+                    buf += more
+                    continue
+                if buf.strip(b" \t\r\n") == root_end:
+                    return
+                break
+        yield from self._streamed(True, done)
 
     # -- element names -> field codes --------------------------------------------------------------
     #
@@ -456,6 +553,14 @@ _ASCII_ENCODINGS = frozenset(
 )
 _DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 SCAN_CHUNK = 1 << 20
+#: what ``_batched`` parses at a time, and the most it holds for one order
+BATCH_BYTES = 1 << 20
+MAX_BATCH_BYTES = 64 << 20
+#: the start of a file ``_batched`` reads: declaration, root start tag without attributes
+_ROOT_START = re.compile(
+    rb"(?:\xef\xbb\xbf)?(?:<\?xml[^<>]*\?>)?[ \t\r\n]*<([A-Za-z_][A-Za-z0-9_.-]*)>[ \t\r\n]*"
+)
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 
 
 def _only_elements_and_text(stream: BinaryIO, encoding: str | None) -> bool:
