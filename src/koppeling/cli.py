@@ -48,8 +48,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     kind = RunKind.ORDER if args.order else (RunKind.BACKFILL if since else RunKind.MANUAL)
     if args.sweep:
         kind = RunKind.SWEEP
-    engine = Engine(link)
-    report = engine.run(kind=kind, since=since, order_number=args.order, dry_run=args.dry_run)
+    with Engine(link) as engine:
+        report = engine.run(kind=kind, since=since, order_number=args.order, dry_run=args.dry_run)
     if args.dry_run:
         console.print(
             f"[bold]Dry run[/] of {link.name}: {len(report.would_push)} would be pushed, "

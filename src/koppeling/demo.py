@@ -90,13 +90,15 @@ def run_demo(*, host: str, port: int, orders: int, once: bool = False) -> int:
 
     console.print(f"[bold]Shop simulator[/] {shop_srv.url} · [bold]Acumulus simulator[/] {books_srv.url}")
     console.print("First sync …")
-    report = Engine(link).run(kind="manual")
+    with Engine(link) as engine:
+        report = engine.run(kind="manual")
     console.print(
         f"  fetched {report.fetched} orders · pushed [green]{report.pushed}[/] · "
         f"failed [red]{report.failed}[/] · "
         f"skipped by the import conditions {report.skipped} · API calls {report.api_calls}"
     )
-    again = Engine(link).run(kind="manual")
+    with Engine(link) as engine:
+        again = engine.run(kind="manual")
     console.print(f"Second sync: pushed {again.pushed} (nothing twice), API calls {again.api_calls}")
     if once:
         shop_srv.shutdown()

@@ -29,7 +29,7 @@ from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from koppeling.connectors.base import FetchedOrder, PushResult, SourceConnector, TargetConnector
+from koppeling.connectors.base import Connector, FetchedOrder, PushResult, SourceConnector, TargetConnector
 from koppeling.connectors.errors import (
     AuthError,
     ConnectorError,
@@ -163,17 +163,32 @@ class Engine:
         self.link = link
         self.settings = LinkSettings.from_dict(link.settings or {})
         self.counter = CallCounter()
+        self._owned: list[Connector] = []
         self.source = source or build_source(link.source, self.counter)
         self.target = target or build_target(link.target, self.counter)
-        if source is not None or target is not None:
-            for conn in (self.source, self.target):
-                conn.http.event_hooks.setdefault("request", []).append(self.counter)
+        for given, built in ((source, self.source), (target, self.target)):
+            if given is None:
+                self._owned.append(built)  # built here: closed by close()
+            else:  # handed in: count its calls too (built ones count from the start)
+                hooks = given.http.event_hooks
+                given.http.event_hooks = {**hooks, "request": [*hooks.get("request", []), self.counter]}
         self.now = now
         self.crash_at = crash_at
         self._orders: dict[str, Order] = {}
         self.report = RunReport()
         self.run_row: Run | None = None
         self._call_seconds: float | None = None  # moving average of one target call
+
+    def close(self) -> None:
+        """Close the connections this engine opened (not ones it was handed)."""
+        for connector in self._owned:
+            connector.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- test hooks ---------------------------------------------------------------------------
 
@@ -300,10 +315,7 @@ class Engine:
                 SyncRecord.objects.filter(pk=record.pk, state=original_state).update(
                     **{name: getattr(record, name) for name in UPDATE_FIELDS}
                 )
-            if events:
-                for event in events:  # bulk_create cannot see records created just above on all DBs
-                    if event.record is not None and event.record.pk is None:
-                        event.record = None
+            if events:  # only for rows that already exist (see _event_row)
                 ActivityEvent.objects.bulk_create(events)
             if cursor is not None and last_value is not None:
                 # committed with the ledger rows it covers (dlt): never ahead of them
@@ -978,10 +990,10 @@ class Engine:
         else:
             cursor = Cursor.objects.filter(link=self.link, stream="orders").first()
             fetched = self.source.fetch_changed(since or (self._cursor_start(cursor) if cursor else None))
-        done = dict(
+        done = set(
             SyncRecord.objects.filter(
                 link=self.link, state__in=[RecordState.PUSHED, RecordState.PUSHING]
-            ).values_list("source_id", "state")
+            ).values_list("source_id", flat=True)
         )
         for fo in fetched:
             self.report.fetched += 1

@@ -37,12 +37,8 @@ def run_link(link_id: int, kind: str = RunKind.SCHEDULED, order_number: str | No
     from .engine import Engine
 
     link = Link.objects.select_related("source", "target").get(pk=link_id)
-    engine = Engine(link)
-    try:
+    with Engine(link) as engine:
         report = engine.run(kind=kind, order_number=order_number)
-    finally:
-        engine.source.close()
-        engine.target.close()
     return {"pushed": report.pushed, "failed": report.failed, "status": report.status}
 
 
