@@ -12,12 +12,21 @@ SHOP_URL = "http://mijnwebwinkel.sim"
 BOOKS_URL = "http://acumulus.sim"
 
 LINK_SETTINGS = {
-    "version": 1,
+    "version": 2,
     "statuses": ["3", "6", "7"],
-    "accounts": {"paypal": "2", "*": "1"},
-    "cost_centers": {"*": "1"},
     "order_prefix": "WA",
 }
+TARGET_SETTINGS = {"version": 1, "accounts": {"paypal": "2", "*": "1"}, "cost_centers": {"*": "1"}}
+
+
+@pytest.fixture(autouse=True)
+def own_rate_limit_buckets(settings, tmp_path):
+    """Each test its own rate-limit buckets (the embedded default is a file in the data folder)."""
+    if not str(settings.KOPPELING.get("RATE_LIMIT_URL", "")).startswith("redis"):
+        settings.KOPPELING = {
+            **settings.KOPPELING,
+            "RATE_LIMIT_URL": f"sqlite://{tmp_path}/ratelimits.sqlite3",
+        }
 
 
 @pytest.fixture
@@ -46,8 +55,11 @@ def seeded_shop(shop_sim):
     return shop_sim
 
 
-def make_link(shop, books, *, settings=None, name="Shop → Acumulus", org=None):
-    from koppeling.sync.models import Connection, Link, Organisation
+def make_link(
+    shop, books, *, settings=None, target_settings=None, name="Shop → Acumulus", org=None, books_options=None
+):
+    """An organisation's link Mijnwebwinkel → Acumulus with its one orders → invoices flow."""
+    from koppeling.sync.models import Connection, Flow, Link, Organisation
 
     org = (
         org
@@ -58,12 +70,29 @@ def make_link(shop, books, *, settings=None, name="Shop → Acumulus", org=None)
     source = Connection(organisation=org, name=f"{name} shop", system="mijnwebwinkel", base_url=SHOP_URL)
     source.credentials = shop.valid_credentials()
     source.save()
-    target = Connection(organisation=org, name=f"{name} books", system="acumulus", base_url=BOOKS_URL)
+    target = Connection(
+        organisation=org,
+        name=f"{name} books",
+        system="acumulus",
+        base_url=BOOKS_URL,
+        options=books_options or {},
+    )
     target.credentials = books.valid_credentials()
     target.save()
-    return Link.objects.create(
-        organisation=org, name=name, source=source, target=target, settings=settings or dict(LINK_SETTINGS)
+    link = Link.objects.create(organisation=org, name=name, source=source, target=target)
+    Flow.objects.create(
+        link=link,
+        kind="orders_to_invoices",
+        source=source,
+        target=target,
+        settings=settings or dict(LINK_SETTINGS),
+        target_settings=target_settings or dict(TARGET_SETTINGS),
     )
+    return link
+
+
+def flow_of(link):
+    return link.flows.get()
 
 
 @pytest.fixture

@@ -33,12 +33,33 @@ def _find_link(ref: str):
     return link
 
 
+def _print_dry_run(console, link, report) -> None:
+    from koppeling.sync.outcomes import render
+
+    console.print(
+        f"[bold]Dry run[/] of {link.name}: {len(report.would_push)} would be pushed, "
+        f"{len(report.would_fail)} would fail, {report.skipped} skipped by the conditions."
+    )
+    for _number, prepared in report.would_push[:50]:
+        document = prepared.document
+        total = getattr(document, "total_inc", "")
+        console.print(
+            f"  push {getattr(document, 'reference', _number)}: {total} {getattr(document, 'currency', '')} "
+            f"({getattr(document, 'regime', '')})"
+        )
+        for warning in prepared.warnings:
+            console.print(f"    [yellow]warning[/] {render(warning.code, warning.params).text}")
+    for number, outcome in report.would_fail:
+        console.print(f"  [red]fail[/] {number}: {render(outcome.code, outcome.params).text}")
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     _django()
     from rich.console import Console
 
     from koppeling.sync.engine import Engine
     from koppeling.sync.models import RunKind, RunStatus
+    from koppeling.sync.outcomes import render
 
     console = Console()
     link = _find_link(args.link)
@@ -48,30 +69,30 @@ def cmd_sync(args: argparse.Namespace) -> int:
     kind = RunKind.ORDER if args.order else (RunKind.BACKFILL if since else RunKind.MANUAL)
     if args.sweep:
         kind = RunKind.SWEEP
-    with Engine(link) as engine:
+    with Engine(link, kind=args.flow) as engine:
         report = engine.run(kind=kind, since=since, order_number=args.order, dry_run=args.dry_run)
     if args.dry_run:
-        console.print(
-            f"[bold]Dry run[/] of {link.name}: {len(report.would_push)} would be pushed, "
-            f"{len(report.would_fail)} would fail, {report.skipped} skipped by the conditions."
-        )
-        for _number, invoice in report.would_push[:50]:
-            console.print(
-                f"  push {invoice.reference}: {invoice.total_inc} {invoice.currency} ({invoice.regime})"
-            )
-        for number, why in report.would_fail:
-            console.print(f"  [red]fail[/] {number}: {why}")
+        _print_dry_run(console, link, report)
         return 0
     console.print(
         f"{link.name}: fetched {report.fetched}, pushed {report.pushed}, failed {report.failed}, "
         f"skipped {report.skipped}, needs review {report.needs_review}, recovered {report.recovered}, "
-        f"API calls {report.api_calls} — {report.status}"
+        f"waiting for the rate limit {report.deferred}, API calls {report.api_calls} — {report.status}"
     )
+    if report.waiting_until is not None:
+        eta = f", all done around {report.eta:%Y-%m-%d %H:%M} UTC" if report.eta else ""
+        console.print(
+            f"Rate limit: {report.backlog} waiting; the next goes at "
+            f"{report.waiting_until:%Y-%m-%d %H:%M:%S} UTC{eta}."
+        )
+    if report.error_code:
+        shown = render(report.error_code, report.error_params)
+        console.print(f"[red]{shown.text}[/]" + (f" {shown.suggestion}" if shown.suggestion else ""))
     if report.paused:
-        console.print(f"[red]Link paused:[/] {report.paused}")
+        console.print("[red]Link paused.[/] Fix the cause, then resume the link.")
         return 3
     if report.status == RunStatus.FAILED:
-        return 2  # the run stopped (source unreachable, unreadable answer): a person should look
+        return 2  # the run stopped (a system unreachable, an unreadable answer): a person should look
     return 1 if report.failed or report.needs_review else 0
 
 
@@ -192,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="re-read orders changed since this date (YYYY-MM-DD)")
     p.add_argument("--order", help="push this one order now, with priority (Verwerk)")
     p.add_argument("--sweep", action="store_true", help="full reconciliation sweep of recent orders")
+    p.add_argument("--flow", help="run only this flow kind (e.g. orders_to_invoices); default: all")
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("apply", help="create or update connections and links from a TOML file")

@@ -37,7 +37,7 @@ def start_simulators(orders: int, host: str = "127.0.0.1", ports: tuple[int, int
 
 @transaction.atomic
 def ensure_demo_setup(shop_url: str, shop_creds: dict, books_url: str, books_creds: dict):
-    from koppeling.sync.models import Connection, Link, Organisation
+    from koppeling.sync.models import Connection, Flow, Link, Organisation
 
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(
@@ -61,16 +61,21 @@ def ensure_demo_setup(shop_url: str, shop_creds: dict, books_url: str, books_cre
     link, _ = Link.objects.get_or_create(
         organisation=org, name="Webwinkel → Acumulus", defaults={"source": shop, "target": books}
     )
-    link.settings = {
-        "version": 1,
-        "statuses": ["3", "6", "7"],
-        "accounts": {"paypal": "2", "ideal": "3", "creditcard": "3", "bancontact": "3", "*": "1"},
-        "cost_centers": {"*": "1"},
-        "order_prefix": "WA",
-    }
-    link.schedule_minutes = 60
     link.status = "active"
     link.save()
+    flow, _ = Flow.objects.get_or_create(
+        link=link, kind="orders_to_invoices", source=shop, defaults={"target": books}
+    )
+    flow.target = books
+    flow.settings = {"version": 2, "statuses": ["3", "6", "7"], "order_prefix": "WA"}
+    flow.target_settings = {
+        "version": 1,
+        "accounts": {"paypal": "2", "ideal": "3", "creditcard": "3", "bancontact": "3", "*": "1"},
+        "cost_centers": {"*": "1"},
+    }
+    flow.schedule_minutes = 60
+    flow.status = "active"
+    flow.save()
     return link
 
 
@@ -86,7 +91,7 @@ def run_demo(*, host: str, port: int, orders: int, once: bool = False) -> int:
     link = ensure_demo_setup(shop_srv.url, shop.valid_credentials(), books_srv.url, books.valid_credentials())
     # the simulators start empty each time: start the demo ledger afresh too
     SyncRecord.objects.filter(link=link).delete()
-    Cursor.objects.filter(link=link).delete()
+    Cursor.objects.filter(flow__link=link).delete()
 
     console.print(f"[bold]Shop simulator[/] {shop_srv.url} · [bold]Acumulus simulator[/] {books_srv.url}")
     console.print("First sync …")

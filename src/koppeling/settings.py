@@ -189,7 +189,13 @@ KOPPELING = {
     # how long activity payloads are kept before they are purged (GDPR, design guarantee 6)
     "ACTIVITY_RETENTION_DAYS": int(os.environ.get("KOPPELING_ACTIVITY_RETENTION_DAYS", "30")),
     # a claim older than this is considered abandoned by a crashed worker
-    "CLAIM_TIMEOUT_SECONDS": int(os.environ.get("KOPPELING_CLAIM_TIMEOUT", "600")),
+    # (renewed while a worker is sending; short, so rows of a crashed worker are recovered soon)
+    "CLAIM_TIMEOUT_SECONDS": int(os.environ.get("KOPPELING_CLAIM_TIMEOUT", "180")),
+    # a run stops taking new work after this long; the next run continues
+    "RUN_DEADLINE_SECONDS": int(os.environ.get("KOPPELING_RUN_DEADLINE", "1800")),
+    # shared rate-limit buckets: Redis in scale-out (the queue's), else a SQLite file in the data folder
+    "RATE_LIMIT_URL": os.environ.get("KOPPELING_RATE_LIMIT_URL")
+    or (_QUEUE_URL if _QUEUE_URL.startswith(("redis://", "rediss://", "unix://")) else ""),
 }
 
 LOGGING = {

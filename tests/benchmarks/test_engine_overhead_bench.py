@@ -15,4 +15,6 @@ def test_engine_overhead_measures_both_sides(latency, label):
     assert result["engine"]["failed"] == 0
     assert result["engine"]["second_run_pushed"] == 0
     assert result["engine"]["idle_api_calls"] == 1
-    assert result["ratio"] > 0
+    assert result["ratio"] > 0 and result["cpu_ratio"] > 0
+    if latency:
+        assert result["pooled_rate"] > 0

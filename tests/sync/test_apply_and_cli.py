@@ -9,8 +9,8 @@ from tests.conftest import BOOKS_URL, SHOP_URL
 
 from koppeling import cli
 from koppeling.sync.apply import ApplyError, apply_config, load
-from koppeling.sync.link_settings import LinkSettings, SettingsError
-from koppeling.sync.models import Connection, Link, RecordState, SyncRecord
+from koppeling.sync.flow_settings import OrderFlowSettings, SettingsError, validate
+from koppeling.sync.models import Connection, Flow, Link, RecordState, SyncRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -68,10 +68,73 @@ def test_apply_creates_then_updates(config_file, shop_sim, books_sim):
     second = apply_config(load(config_file), env=env)
     assert "link shop-to-books" in second.updated
     link = Link.objects.get(name="shop-to-books")
-    assert link.schedule_minutes == 30
-    assert link.settings["order_prefix"] == "WB"
+    flow = Flow.objects.get(link=link)  # the first landing's shape became one orders → invoices flow
+    assert flow.kind == "orders_to_invoices" and flow.schedule_minutes == 30
+    assert flow.settings["order_prefix"] == "WB"
+    assert flow.target_settings["accounts"] == {"paypal": "2", "*": "1"}  # moved to the target's side
+    assert "accounts" not in flow.settings
     assert link.source.credentials == shop_sim.valid_credentials()
     assert Connection.objects.count() == 2
+
+
+FLOWS_CONFIG = CONFIG.replace(
+    textwrap.dedent("""    schedule_minutes = 30
+
+    [links.shop-to-books.settings]
+    statuses = ["3", "6", "7"]
+    accounts = { paypal = "2", "*" = "1" }
+    cost_centers = { "*" = "1" }
+    order_prefix = "WB"
+"""),
+    textwrap.dedent("""
+    [links.shop-to-books.flows.orders_to_invoices]
+    daily_at = "06:30"
+    [links.shop-to-books.flows.orders_to_invoices.settings]
+    statuses = ["3", "6", "7"]
+    order_prefix = "WB"
+    [links.shop-to-books.flows.orders_to_invoices.target_settings]
+    accounts = { paypal = "2", "*" = "1" }
+    cost_centers = { "*" = "1" }
+
+    [links.shop-to-books.flows.credit_orders_to_notes]
+    status = "paused"
+    [links.shop-to-books.flows.credit_orders_to_notes.settings]
+    statuses = ["3"]
+"""),
+)
+assert FLOWS_CONFIG != CONFIG
+
+
+def test_apply_with_flows(tmp_path, shop_sim, books_sim):
+    import datetime as dt
+
+    path = tmp_path / "flows.toml"
+    path.write_text(FLOWS_CONFIG)
+    result = apply_config(load(path), env=env_for(shop_sim, books_sim))
+    assert "flow shop-to-books: orders_to_invoices" in result.created
+    invoices = Flow.objects.get(kind="orders_to_invoices")
+    assert invoices.daily_at == dt.time(6, 30)
+    assert invoices.target_settings["cost_centers"] == {"*": "1"}
+    assert Flow.objects.get(kind="credit_orders_to_notes").status == "paused"
+
+
+def test_apply_locates_problems_inside_flows(tmp_path):
+    bad = FLOWS_CONFIG.replace('daily_at = "06:30"', 'daily_at = "half zeven"\nkind = "orders_to_nowhere"')
+    bad = bad.replace('accounts = { paypal = "2", "*" = "1" }', 'accounts = "twee"\nledger = 1')
+    path = tmp_path / "bad.toml"
+    path.write_text(bad)
+    with pytest.raises(ApplyError) as info:
+        apply_config(load(path), env={}, source="bad.toml")
+    text = "\n".join(info.value.problems)
+    assert "[links.shop-to-books].flows.orders_to_invoices: unknown flow kind 'orders_to_nowhere'" in text
+    path.write_text(
+        FLOWS_CONFIG.replace('accounts = { paypal = "2", "*" = "1" }', 'accounts = "twee"\nledger = 1')
+    )
+    with pytest.raises(ApplyError) as info:
+        apply_config(load(path), env={}, source="bad.toml")
+    text = "\n".join(info.value.problems)
+    assert "flows.orders_to_invoices.target_settings.accounts" in text
+    assert "flows.orders_to_invoices.target_settings.ledger" in text
 
 
 def test_apply_reports_every_problem_and_changes_nothing(tmp_path):
@@ -86,7 +149,7 @@ def test_apply_reports_every_problem_and_changes_nothing(tmp_path):
     text = "\n".join(info.value.problems)
     assert "MWW_TOKEN" in text  # missing environment variable, named
     assert "'boeken' is not a connection" in text
-    assert "from_date" in text and "statusses: unknown setting" in text
+    assert "settings.from_date" in text and "settings.statusses: Extra inputs are not permitted" in text
     assert not Link.objects.exists() and not Connection.objects.exists()
 
 
@@ -107,19 +170,20 @@ def test_credentials_are_encrypted_at_rest_and_rotatable(shop_sim, settings):
     assert crypto.decrypt_json(rotated) == {"token": "super-secret-token"}
 
 
-def test_link_settings_validation_names_each_field():
+def test_flow_settings_validation_names_each_field():
     with pytest.raises(SettingsError) as info:
-        LinkSettings.from_dict(
+        validate(
+            OrderFlowSettings,
             {
                 "countries": ["Nederland"],
                 "payment_status": "soms",
                 "sweep_days": 0,
                 "description_template": "Order",
-            }
+            },
         )
     problems = info.value.problems
     assert set(problems) == {"countries", "payment_status", "sweep_days", "description_template"}
-    ok = LinkSettings.from_dict({"statuses": "3, 6", "from_date": "2026-01-01"})
+    ok = validate(OrderFlowSettings, {"statuses": "3, 6", "from_date": "2026-01-01"})
     assert ok.statuses == ("3", "6")
 
 
@@ -159,7 +223,7 @@ def test_cli_apply_exit_codes(config_file, shop_sim, books_sim, monkeypatch, cap
 def test_apply_refuses_a_target_as_source(tmp_path):
     path = tmp_path / "swapped.toml"
     path.write_text(CONFIG.replace('source = "shop"', 'source = "books"'))
-    with pytest.raises(ApplyError, match="cannot be a source"):
+    with pytest.raises(ApplyError, match="cannot do reads_orders"):
         apply_config(
             load(path), env={k: "x" for k in ("MWW_PARTNER", "MWW_TOKEN", "ACU_CODE", "ACU_USER", "ACU_PASS")}
         )

@@ -18,6 +18,7 @@ from koppeling.sync.models import (
     RecordState,
     SyncRecord,
 )
+from koppeling.sync.outcomes import render
 
 pytestmark = pytest.mark.django_db
 
@@ -178,7 +179,9 @@ def test_malformed_record_fails_alone_others_pushed(link, seeded_shop, books_sim
     report = Engine(link).run()
     bad = SyncRecord.objects.filter(link=link, state=RecordState.FAILED, reason_code=ReasonCode.SOURCE_DATA)
     assert bad.count() == 1
-    assert bad.get().message
+    failed = bad.get()
+    assert failed.error_code and failed.params["path"].startswith("orders[")  # located, as a parameter
+    assert render(failed.error_code, failed.params).text
     assert report.pushed > 0
     assert_exactly_once(link, books_sim)
 
@@ -217,7 +220,7 @@ def test_ambiguous_gateway_error_goes_to_review_not_repush(link, books_sim):
     review = SyncRecord.objects.filter(link=link, state=RecordState.NEEDS_REVIEW)
     assert review.count() == 1
     record = review.get()
-    assert "Mark as booked" in record.suggestion
+    assert "Mark as booked" in render(record.error_code, record.params).suggestion
     Engine(link, now=lambda: timezone.now() + dt.timedelta(hours=2)).run()
     assert len(invoices_for(books_sim, record.reference)) == 1
 
@@ -267,9 +270,9 @@ def test_unexpected_fault_marks_the_run_failed_and_surfaces(link, monkeypatch):
     monkeypatch.setattr(engine.source, "fetch_changed", lambda *a, **k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         engine.run()
-    run = Run.objects.get(pk=engine.report.run_id)
+    run = Run.objects.get(link=link)
     assert run.status == "failed"
-    assert "ZeroDivisionError" in run.error
+    assert run.error_params == {"detail": "ZeroDivisionError"}
 
 
 def test_mail_failure_does_not_hide_the_pause_and_is_retried(

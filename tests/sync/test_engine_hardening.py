@@ -8,9 +8,12 @@ import pytest
 from tests.sync.test_engine import assert_exactly_once, invoices_for
 
 from koppeling.connectors.base import FetchedOrder
-from koppeling.sync import engine as engine_module
+from koppeling.sync import flowkinds
 from koppeling.sync.engine import Engine
+from koppeling.sync.fetching import Ingest
 from koppeling.sync.models import RecordState, SyncRecord
+from koppeling.sync.outcomes import render
+from koppeling.sync.pushing import Pusher
 from koppeling.sync.review import retry_record
 
 pytestmark = pytest.mark.django_db
@@ -18,9 +21,10 @@ pytestmark = pytest.mark.django_db
 
 def test_expired_claim_is_never_sent_by_its_old_owner(link, books_sim, expired_claims):
     # given worker A claimed a batch and then stalled (e.g. a slow target) past the claim timeout
-    a = Engine(link)
-    a._ingest(a.source.fetch_changed(None))
-    token, claimed = a.claim(a._due_ids(None))
+    run = Engine(link).runners[0].prepare_run()
+    Ingest(run).incremental()
+    a = Pusher(run)
+    token, claimed = a.claim(a.due_ids())
     assert claimed
     # when worker B recovers the expired claims and books them
     b = Engine(link)
@@ -30,6 +34,7 @@ def test_expired_claim_is_never_sent_by_its_old_owner(link, books_sim, expired_c
     # and A wakes up and carries on with its stale batch
     with ThreadPoolExecutor(max_workers=4) as pool:
         a._push_batch(pool, token, claimed, 4)
+    assert a.run.report.pushed == 0
     # then A sent nothing: no order is booked twice
     assert len(books_sim.invoices) == booked
     assert_exactly_once(link, books_sim)
@@ -40,8 +45,8 @@ def test_unexpected_fault_after_sending_goes_to_review_not_failed(link, books_si
     original = engine.target.push_invoice
     calls = []
 
-    def book_then_break(invoice):
-        result = original(invoice)
+    def book_then_break(invoice, *args):
+        result = original(invoice, *args)
         if not calls:
             calls.append(invoice.reference)
             raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "garbled answer")
@@ -67,7 +72,7 @@ def test_target_in_test_mode_books_nothing_and_says_so(link, books_sim):
     assert not books_sim.invoices
     failed = SyncRecord.objects.filter(link=link, state=RecordState.FAILED, error_code="not_booked")
     assert failed.exists()
-    assert "test mode" in failed.first().suggestion
+    assert "test mode" in render(failed.first().error_code, failed.first().params).suggestion
     # once test mode is off, Verwerk books them
     target.options = {}
     target.save()
@@ -81,7 +86,7 @@ def test_target_in_test_mode_books_nothing_and_says_so(link, books_sim):
 
 
 def test_fault_while_preparing_fails_that_order_only(link, books_sim, monkeypatch):
-    real = engine_module.order_to_invoice
+    real = flowkinds.order_to_invoice
     broken = []
 
     def flaky(order, settings):
@@ -90,21 +95,25 @@ def test_fault_while_preparing_fails_that_order_only(link, books_sim, monkeypatc
             raise ValueError("boom")
         return real(order, settings)
 
-    monkeypatch.setattr(engine_module, "order_to_invoice", flaky)
+    monkeypatch.setattr(flowkinds, "order_to_invoice", flaky)
     report = Engine(link).run()
     bad = SyncRecord.objects.get(link=link, source_number=broken[0])
-    assert bad.state == RecordState.FAILED and "Internal error" in bad.message
+    assert bad.state == RecordState.FAILED and bad.error_code == "internal_error"
+    assert bad.params["error"] == "ValueError"
     assert report.pushed > 0
     assert not SyncRecord.objects.filter(link=link, state=RecordState.PUSHING).exists()
 
 
 def test_fingerprint_of_a_row_in_flight_is_not_overwritten(link):
-    engine = Engine(link)
-    engine.run()
+    Engine(link).run()
     record = SyncRecord.objects.filter(link=link, state=RecordState.PUSHED).first()
-    record.state = RecordState.PUSHING
+    SyncRecord.objects.filter(pk=record.pk).update(state=RecordState.PUSHING)
     before = record.fingerprint
-    order = engine.source.fetch_one(record.source_id).order
-    fetched = FetchedOrder(source_id=record.source_id, order=order, fingerprint="edited-meanwhile")
-    engine._decide(record, fetched, False, [], new=False)
+    run = Engine(link).runners[0].prepare_run()
+    order = run.source.fetch_one(record.source_id).order
+    Ingest(run).consume(
+        [FetchedOrder(source_id=record.source_id, item=order, fingerprint="edited-meanwhile")]
+    )
+    record.refresh_from_db()
+    assert record.state == RecordState.PUSHING
     assert record.fingerprint == before

@@ -1,4 +1,4 @@
-"""Schedules: due links are started, not-due ones left alone; Verwerk runs with priority."""
+"""Schedules: due flows are started, not-due ones left alone; Verwerk runs with priority."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from koppeling.sync import tasks
-from koppeling.sync.models import ActivityEvent, Link, LinkStatus, RecordState, SyncRecord
+from koppeling.sync.models import ActivityEvent, Flow, Link, LinkStatus, RecordState, SyncRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -22,23 +22,35 @@ def immediate(settings):
     HUEY.immediate = False
 
 
-def test_dispatch_runs_due_links_once_per_schedule(link, immediate):
-    started = tasks.dispatch_due_links.call_local()
-    link.refresh_from_db()
+def test_dispatch_runs_due_flows_once_per_schedule(link, immediate):
+    started = tasks.dispatch_due_flows.call_local()
+    flow = Flow.objects.get(link=link)
     assert started == 1
-    assert link.next_run_at > timezone.now() + dt.timedelta(minutes=59)
+    assert flow.next_run_at > timezone.now() + dt.timedelta(minutes=59)
     assert SyncRecord.objects.filter(link=link, state=RecordState.PUSHED).exists()
-    assert tasks.dispatch_due_links.call_local() == 0  # not due again, nothing waiting
+    assert tasks.dispatch_due_flows.call_local() == 0  # not due again, nothing waiting
+
+
+def test_daily_schedule_runs_at_the_chosen_local_hour(link):
+    import zoneinfo
+
+    flow = Flow.objects.get(link=link)
+    flow.daily_at = dt.time(6, 30)
+    amsterdam = zoneinfo.ZoneInfo("Europe/Amsterdam")
+    before = dt.datetime(2026, 12, 2, 5, 0, tzinfo=amsterdam)
+    after = dt.datetime(2026, 12, 2, 7, 0, tzinfo=amsterdam)
+    assert tasks.next_run(flow, before) == dt.datetime(2026, 12, 2, 6, 30, tzinfo=amsterdam)
+    assert tasks.next_run(flow, after) == dt.datetime(2026, 12, 3, 6, 30, tzinfo=amsterdam)
 
 
 def test_dispatch_skips_paused_links(link, immediate):
     Link.objects.filter(pk=link.pk).update(status=LinkStatus.PAUSED)
-    assert tasks.dispatch_due_links.call_local() == 0
+    assert tasks.dispatch_due_flows.call_local() == 0
 
 
 def test_push_order_now_task(link, seeded_shop, immediate):
     number = next(n for n in seeded_shop.order_numbers() if seeded_shop.order(n)["status"] in (3, 6, 7))
-    result = tasks.push_order_now(link.pk, str(number))
+    result = tasks.push_record_now(Flow.objects.get(link=link).pk, str(number))
     assert result.get()["pushed"] == 1
 
 
@@ -47,10 +59,10 @@ def test_purge_activity_respects_retention(link, settings):
         organisation=link.organisation,
         link=link,
         code="x",
-        message="old",
+        params={"text": "old"},
         created_at=timezone.now() - dt.timedelta(days=31),
     )
-    fresh = ActivityEvent.objects.create(organisation=link.organisation, link=link, code="x", message="new")
+    fresh = ActivityEvent.objects.create(organisation=link.organisation, link=link, code="x", params={})
     assert tasks.purge_activity.call_local() == 1
     assert not ActivityEvent.objects.filter(pk=old.pk).exists()
     assert ActivityEvent.objects.filter(pk=fresh.pk).exists()
@@ -63,11 +75,13 @@ def test_enqueue_on_commit_enqueues_with_priority_only_after_commit(link, django
 
     number = uuid.uuid4().hex  # the queue file is shared by test runs: find exactly ours
 
+    flow_id = Flow.objects.get(link=link).pk
+
     def ours():
-        return [t for t in HUEY.pending() if t.args == (link.pk, number)]
+        return [t for t in HUEY.pending() if t.args == (flow_id, number)]
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        tasks.enqueue_on_commit(tasks.push_order_now, link.pk, number, priority=10)
+        tasks.enqueue_on_commit(tasks.push_record_now, flow_id, number, priority=10)
         assert ours() == []  # nothing before the commit
     assert len(callbacks) == 1
     queued = ours()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.html import escape
 
 from koppeling.sync.engine import Engine
 from koppeling.sync.models import Organisation, RecordState, SyncRecord
@@ -36,7 +38,11 @@ def test_sign_in_and_see_link_counts_and_failed_orders(client, member, link, see
     assert f'<td class="num pushed">{pushed}</td>' in html
     failed = SyncRecord.objects.get(link=link, state=RecordState.FAILED)
     assert f'data-order="{failed.source_number}"' in html
-    assert failed.message.split(":")[0] in html
+    from koppeling.sync.outcomes import render
+
+    with translation.override("nl"):
+        shown = render(failed.error_code, failed.params).text
+    assert escape(shown) in html  # the reason, rendered in the reader's language (Dutch by default)
 
 
 def test_other_organisations_links_are_invisible(client, django_user_model, link):
@@ -50,11 +56,11 @@ def test_other_organisations_links_are_invisible(client, django_user_model, link
 def test_verwerk_requeues_failed_order_with_priority(client, member, link):
     from unittest import mock
 
-    from koppeling.sync.tasks import push_order_now
+    from koppeling.sync.tasks import push_record_now
 
     Engine(link).run()
     record = SyncRecord.objects.filter(link=link, state=RecordState.PUSHED).first()
-    SyncRecord.objects.filter(pk=record.pk).update(state=RecordState.FAILED, reason_code="rule", message="x")
+    SyncRecord.objects.filter(pk=record.pk).update(state=RecordState.FAILED, reason_code="rule")
     client.login(username="eigenaar", password="pw-12345678")
     with mock.patch("koppeling.web.views.enqueue_on_commit") as enqueue:
         response = client.post(reverse("web:record_retry", args=[record.pk]))
@@ -62,7 +68,7 @@ def test_verwerk_requeues_failed_order_with_priority(client, member, link):
     record.refresh_from_db()
     assert record.state == RecordState.PENDING and record.priority == 10
     # the priority push of exactly this order is enqueued (on commit, see test_tasks)
-    enqueue.assert_called_once_with(push_order_now, link.pk, record.source_id, priority=10)
+    enqueue.assert_called_once_with(push_record_now, record.flow_id, record.source_id, priority=10)
 
 
 def test_link_detail_in_dutch_and_english(client, member, link):

@@ -1,23 +1,74 @@
-"""The interfaces between the engine and a connector.
+"""The contract between the flow runtime and a connector: capabilities, not roles.
 
-A source yields orders (``FetchedOrder``, possibly carrying a located error instead of an order,
-so one bad record never hides the good ones beside it). A target books invoices and can, where
-its API allows, find a booking again by reference — the engine's crash recovery depends on it.
+A connector is one external system, reached through one account (``ConnectionConfig``). It
+declares what it can do by inheriting small capability interfaces — ``ReadsOrders``,
+``WritesInvoices``, ``WritesCreditNotes``, ``ReadsProducts``/``WritesProducts``,
+``ReadsStock``/``WritesStock``, ``ReadsCustomers``/``WritesCustomers``, ``WritesBatches`` — so one
+system may be a source in one flow and a target in another. Beside its capabilities it states, as
+data, the facts the runtime needs:
+
+- ``findable``: how a pushed document is found again after a crash (``Findability``): by our
+  reference alone (safe automatic recovery), only by the ids stored from the push answer, or not
+  at all (a person reviews);
+- ``rate_limits``: the account's limits (``RateLimit``), shared by every worker;
+- ``totals_method``: how the system computes totals from lines, so core can make every document
+  exact for it;
+- ``settings_model``: the target-side settings it needs per flow (ledger accounts, cost centers,
+  debtors …), a pydantic model validated with located errors.
+
+Readers yield ``Fetched`` records: the domain object, or the located error that kept it from being
+one, so one bad record never hides the good ones beside it.
 """
 
 from __future__ import annotations
 
 import abc
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import httpx
 
-from koppeling.core.models import Invoice, Order
+from koppeling.core.messages import Outcome
+from koppeling.core.models import Invoice, Order, Party
+from koppeling.core.products import Product, StockLevel
+from koppeling.core.totals import TotalsMethod
 
 from .errors import DataError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+__all__ = [
+    "CAPABILITY_INTERFACES",
+    "BatchDocument",
+    "BookedDocument",
+    "Capability",
+    "ConnectionConfig",
+    "Connector",
+    "Fetched",
+    "FetchedOrder",
+    "Findability",
+    "PushResult",
+    "RateLimit",
+    "ReadsCustomers",
+    "ReadsOrders",
+    "ReadsProducts",
+    "ReadsStock",
+    "Status",
+    "WritesBatches",
+    "WritesCreditNotes",
+    "WritesCustomers",
+    "WritesInvoices",
+    "WritesProducts",
+    "WritesStock",
+]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,51 +86,140 @@ class ConnectionConfig:
 
 @dataclass(frozen=True, slots=True)
 class Status:
+    """An order status of one shop (ids are per shop; the owner picks which to import)."""
+
     id: str
     label: str
 
 
 @dataclass(frozen=True, slots=True)
-class FetchedOrder:
-    """One record from a source page: an order, or the error that kept it from being one."""
+class Fetched(Generic[T]):
+    """One record read from a source: the domain ``item``, or the error that kept it from being one.
+
+    ``fingerprint`` is a stable hash of the content that matters to the target (a change of it
+    after a push is an edit); ``changed_at`` is the source's change time the cursor follows.
+    """
 
     source_id: str
-    order: Order | None
-    fingerprint: str  # stable hash of the booking-relevant content
+    item: T | None
+    fingerprint: str
     changed_at: dt.datetime | None = None
     error: DataError | None = None
     number: str = ""
 
+    @property
+    def order(self) -> T | None:
+        """The item of an order reader (kept for readability at call sites)."""
+        return self.item
+
+
+#: an order reader's records
+FetchedOrder = Fetched
+
 
 @dataclass(frozen=True, slots=True)
 class PushResult:
-    """What a target says it booked; ``target_id`` is what ``lookup`` and ``read_back`` accept."""
+    """What a target says it stored; ``target_id`` is what ``find_*`` and ``read_back_*`` accept."""
 
     target_id: str
     number: str = ""
     token: str = ""
     concept: bool = False
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Outcome, ...] = ()
+    url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class BookedDocument:
-    """A booking read back from the target, for reconciliation."""
+    """A document read back from the target, for reconciliation."""
 
     target_id: str
-    total_ex: Any  # Decimal
-    total_inc: Any  # Decimal
+    total_ex: Decimal
+    total_inc: Decimal
     customer_email: str = ""
     customer_name: str = ""
     reference_text: str = ""
+    currency: str = "EUR"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchDocument:
+    """One document holding many invoices (e.g. the daily import file of a period)."""
+
+    reference: str
+    period_start: dt.date
+    period_end: dt.date
+    invoices: tuple[Invoice, ...]
+
+    @property
+    def total_inc(self) -> Decimal:
+        return sum((invoice.total_inc for invoice in self.invoices), Decimal(0))
+
+
+class Capability(StrEnum):
+    READS_ORDERS = "reads_orders"
+    WRITES_INVOICES = "writes_invoices"
+    WRITES_CREDIT_NOTES = "writes_credit_notes"
+    READS_PRODUCTS = "reads_products"
+    WRITES_PRODUCTS = "writes_products"
+    READS_STOCK = "reads_stock"
+    WRITES_STOCK = "writes_stock"
+    READS_CUSTOMERS = "reads_customers"
+    WRITES_CUSTOMERS = "writes_customers"
+    WRITES_BATCHES = "writes_batches"
+
+
+class Findability(StrEnum):
+    """How a document pushed before a crash is found again (exactly-once recovery)."""
+
+    BY_REFERENCE = "by_reference"  # searchable by our reference alone: recovery is automatic
+    BY_STORED_IDS = "by_stored_ids"  # only with the ids the push answer gave: unknown answers need review
+    NONE = "none"  # cannot be found again: every uncertain push needs review
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A limit of the account, shared by every worker and link using it.
+
+    ``applies_to`` names the capabilities whose writes consume it (e.g. ``writes_invoices``), or
+    ``"*"`` for every request the connector makes.
+    """
+
+    name: str
+    limit: int
+    period_seconds: int
+    applies_to: frozenset[str] = frozenset({"*"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RateLimit:
+        """From a connection's ``options["rate_limits"]`` entry (an account's own, stricter limit)."""
+        applies = data.get("applies_to") or ["*"]
+        return cls(
+            name=str(data["name"]),
+            limit=int(data["limit"]),
+            period_seconds=int(data["period_seconds"]),
+            applies_to=frozenset(str(a) for a in applies),
+        )
 
 
 class Connector(abc.ABC):
+    """One account at one external system."""
+
     system: ClassVar[str]
     label: ClassVar[str]
     #: credential keys the connection must hold; shown (masked) in the admin and in apply files
     credential_fields: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str] = ""
+    findable: ClassVar[Findability] = Findability.NONE
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = ()
+    #: requests the runtime may keep in flight against one account
+    max_in_flight: ClassVar[int] = 4
+    totals_method: ClassVar[TotalsMethod] = TotalsMethod.PER_INVOICE
+    #: pydantic model of this system's per-flow target settings (None: it needs none)
+    settings_model: ClassVar[type[BaseModel] | None] = None
+    #: total deadline of one call (connect, send, whole answer) and the largest answer accepted
+    call_deadline_seconds: ClassVar[float] = 60.0
+    max_response_bytes: ClassVar[int] = 32 * 1024 * 1024
 
     def __init__(self, config: ConnectionConfig, http: httpx.Client | None = None) -> None:
         self.config = config
@@ -92,8 +232,40 @@ class Connector(abc.ABC):
     def close(self) -> None:
         self.http.close()
 
+    @classmethod
+    def capabilities(cls) -> frozenset[Capability]:
+        return frozenset(
+            cap for cap, interface in CAPABILITY_INTERFACES.items() if issubclass(cls, interface)
+        )
 
-class SourceConnector(Connector):
+    def account_key(self) -> str:
+        """Who the account is, for limits shared across connections to the same account.
+
+        Default: the base URL and the first credential field (a login name, contract code or key),
+        hashed so no credential ends up in a bucket name.
+        """
+        first = self.credential_fields[0] if self.credential_fields else ""
+        raw = f"{self.system}|{self.config.base_url.rstrip('/')}|{self.config.credentials.get(first, '')}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+    def limits(self) -> tuple[RateLimit, ...]:
+        """The declared limits plus any the connection's options add (an account's own limit)."""
+        extra = tuple(RateLimit.from_dict(d) for d in (self.config.options or {}).get("rate_limits", ()))
+        return self.rate_limits + extra
+
+    def secrets(self) -> list[str]:
+        """Values that must never be stored or shown (redacted from every remote text)."""
+        return [str(v) for v in self.config.credentials.values() if v]
+
+
+# -- capabilities -----------------------------------------------------------------------------------
+
+
+class ReadsOrders(abc.ABC):
+    #: whether ``fetch_changed`` yields records in ``changed_at`` order; when False the runtime moves
+    #: the cursor only once a whole fetch completed (paging by number would otherwise skip orders)
+    cursor_ordered: ClassVar[bool] = False
+
     @abc.abstractmethod
     def statuses(self) -> list[Status]:
         """The shop's own order statuses (ids are per shop; the owner maps them)."""
@@ -101,32 +273,139 @@ class SourceConnector(Connector):
     @abc.abstractmethod
     def fetch_changed(
         self, since: dt.datetime | None, *, until: dt.datetime | None = None
-    ) -> Iterator[FetchedOrder]:
-        """Orders whose status changed at or after ``since`` (closed start), oldest first."""
+    ) -> Iterator[Fetched[Order]]:
+        """Orders changed at or after ``since`` (closed start) and before ``until`` (open end)."""
 
     @abc.abstractmethod
-    def fetch_created(self, start: dt.date, end: dt.date | None = None) -> Iterator[FetchedOrder]:
-        """Orders placed in a date range: for sweeps and backfills."""
+    def fetch_created(self, start: dt.date, end: dt.date | None = None) -> Iterator[Fetched[Order]]:
+        """Orders placed in a date range (both inclusive): backfills and migrations."""
 
     @abc.abstractmethod
-    def fetch_one(self, source_id: str) -> FetchedOrder:
+    def fetch_one(self, source_id: str) -> Fetched[Order]:
         """One order by id; raises ``NotFound`` if the shop does not know it."""
 
 
-class TargetConnector(Connector):
-    #: requests the engine may keep in flight against one account
-    max_in_flight: ClassVar[int] = 4
-    #: whether ``lookup`` can find a booking by our reference alone (crash recovery without review)
-    searchable_by_reference: ClassVar[bool] = False
-
+class WritesInvoices(abc.ABC):
     @abc.abstractmethod
-    def push_invoice(self, invoice: Invoice) -> PushResult:
+    def push_invoice(self, invoice: Invoice, settings: Any = None) -> PushResult:
         """Book one invoice. Raises the taxonomy in ``errors``; never returns half a result."""
 
     @abc.abstractmethod
-    def lookup(self, reference: str, known: PushResult | None = None) -> PushResult | None:
-        """Find an earlier booking, by ``reference`` where searchable, else by ``known`` ids."""
+    def find_invoice(self, reference: str, known: PushResult | None = None) -> PushResult | None:
+        """An earlier booking: by ``reference`` where ``findable`` allows, else by ``known`` ids."""
 
     @abc.abstractmethod
-    def read_back(self, target_id: str) -> BookedDocument:
-        """Read a booking back for reconciliation."""
+    def read_back_invoice(self, target_id: str) -> BookedDocument:
+        """A booking as the target holds it, for reconciliation."""
+
+
+class WritesCreditNotes(abc.ABC):
+    @abc.abstractmethod
+    def push_credit_note(self, note: Invoice, settings: Any = None) -> PushResult:
+        """Book a credit note (negative amounts, ``note.credits`` names the invoice it credits)."""
+
+    def find_credit_note(self, reference: str, known: PushResult | None = None) -> PushResult | None:
+        return self.find_invoice(reference, known)  # type: ignore[attr-defined]
+
+    def read_back_credit_note(self, target_id: str) -> BookedDocument:
+        return self.read_back_invoice(target_id)  # type: ignore[attr-defined]
+
+
+class ReadsProducts(abc.ABC):
+    product_cursor_ordered: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def fetch_products_changed(
+        self, since: dt.datetime | None, *, until: dt.datetime | None = None
+    ) -> Iterator[Fetched[Product]]:
+        """Articles changed in ``[since, until)``."""
+
+    @abc.abstractmethod
+    def fetch_product(self, source_id: str) -> Fetched[Product]:
+        """One article by id; ``NotFound`` if it does not exist."""
+
+
+class WritesProducts(abc.ABC):
+    @abc.abstractmethod
+    def find_product(self, product: Product) -> PushResult | None:
+        """The target's article with this SKU (or EAN), if it exists."""
+
+    @abc.abstractmethod
+    def create_product(self, product: Product, settings: Any = None) -> PushResult:
+        """Create the article with every field."""
+
+    @abc.abstractmethod
+    def update_product(
+        self, target_id: str, product: Product, fields: frozenset[str], settings: Any = None
+    ) -> PushResult:
+        """Update only ``fields`` of an existing article (protected fields are left out)."""
+
+
+class ReadsStock(abc.ABC):
+    @abc.abstractmethod
+    def fetch_stock(
+        self, since: dt.datetime | None = None, *, until: dt.datetime | None = None
+    ) -> Iterator[Fetched[StockLevel]]:
+        """Stock levels (changed in ``[since, until)`` where the source can tell, else all)."""
+
+    @abc.abstractmethod
+    def fetch_stock_level(self, sku: str) -> Fetched[StockLevel]:
+        """The stock of one article."""
+
+
+class WritesStock(abc.ABC):
+    @abc.abstractmethod
+    def set_stock(self, level: StockLevel, settings: Any = None) -> PushResult:
+        """Set the article's stock to ``level.available`` (absolute, so a repeat is harmless)."""
+
+
+class ReadsCustomers(abc.ABC):
+    @abc.abstractmethod
+    def fetch_customers_changed(
+        self, since: dt.datetime | None, *, until: dt.datetime | None = None
+    ) -> Iterator[Fetched[Party]]:
+        """Customers created or changed in ``[since, until)``."""
+
+    @abc.abstractmethod
+    def fetch_customer(self, source_id: str) -> Fetched[Party]:
+        """One customer by id; ``NotFound`` if it does not exist."""
+
+
+class WritesCustomers(abc.ABC):
+    @abc.abstractmethod
+    def find_customer(self, customer: Party) -> PushResult | None:
+        """The target's customer with this e-mail address, if any."""
+
+    @abc.abstractmethod
+    def create_customer(self, customer: Party, settings: Any = None) -> PushResult:
+        """Create the customer (a company debtor with a contact when ``company`` is set)."""
+
+    @abc.abstractmethod
+    def update_customer(self, target_id: str, customer: Party, settings: Any = None) -> PushResult:
+        """Update the customer's data."""
+
+
+class WritesBatches(abc.ABC):
+    """A target that takes one document per period (e.g. a daily import file)."""
+
+    @abc.abstractmethod
+    def push_batch(self, batch: BatchDocument, settings: Any = None) -> PushResult:
+        """Deliver the batch. Delivering the same ``batch.reference`` again must not duplicate it."""
+
+    @abc.abstractmethod
+    def find_batch(self, reference: str, known: PushResult | None = None) -> PushResult | None:
+        """A batch delivered before, by its reference."""
+
+
+CAPABILITY_INTERFACES: dict[Capability, type] = {
+    Capability.READS_ORDERS: ReadsOrders,
+    Capability.WRITES_INVOICES: WritesInvoices,
+    Capability.WRITES_CREDIT_NOTES: WritesCreditNotes,
+    Capability.READS_PRODUCTS: ReadsProducts,
+    Capability.WRITES_PRODUCTS: WritesProducts,
+    Capability.READS_STOCK: ReadsStock,
+    Capability.WRITES_STOCK: WritesStock,
+    Capability.READS_CUSTOMERS: ReadsCustomers,
+    Capability.WRITES_CUSTOMERS: WritesCustomers,
+    Capability.WRITES_BATCHES: WritesBatches,
+}

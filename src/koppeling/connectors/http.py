@@ -2,6 +2,10 @@
 
 ``mount(base_url, transport)`` lets tests, the demo and benchmarks point a base URL at an
 in-process WSGI simulator; nothing else in the client code knows about it.
+
+Every client is bounded (see ``bounded_http``): a total deadline per call and a response
+size cap, on top of httpx's per-operation timeouts, so a dripping or huge answer can neither
+hang a sync run nor exhaust memory.
 """
 
 from __future__ import annotations
@@ -12,6 +16,28 @@ import threading
 
 import httpx
 
+from .bounded_http import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    BoundedTransport,
+    DeadlineExceeded,
+    DeadlineHTTPTransport,
+    ResponseTooLarge,
+    environment_proxy_mounts,
+)
+
+__all__ = [
+    "CallCounter",
+    "DeadlineExceeded",
+    "ResponseTooLarge",
+    "make_client",
+    "mount",
+    "mount_wsgi",
+    "parse_retry_after",
+    "unmount",
+]
+
+_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
 _MOUNTS: dict[str, httpx.BaseTransport] = {}
 _LOCK = threading.Lock()
 
@@ -40,21 +66,46 @@ class CallCounter:
         self.count += 1
 
 
-def make_client(base_url: str, *, counter: CallCounter | None = None, timeout: float = 30.0) -> httpx.Client:
-    transport = None
+def make_client(
+    base_url: str,
+    *,
+    counter: CallCounter | None = None,
+    timeout: float = 30.0,
+    deadline: float = DEFAULT_DEADLINE,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+) -> httpx.Client:
+    """A client for ``base_url``: ``timeout`` per socket operation (connect: 10 s), ``deadline``
+    seconds for a whole call (pool wait, connect, send, headers, body) and at most
+    ``max_response_bytes`` of body, so no remote can hang a call or exhaust memory.
+
+    Past the deadline a call raises ``DeadlineExceeded`` (an ``httpx.TimeoutException``); a
+    larger body raises ``ResponseTooLarge`` (an ``httpx.TransportError``).
+    """
     key = base_url.rstrip("/")
+    mounted = None
     with _LOCK:
         for prefix, candidate in _MOUNTS.items():
             if key == prefix or key.startswith(prefix + "/"):
-                transport = candidate
+                mounted = candidate
                 break
+
+    def bounded(inner: httpx.BaseTransport) -> BoundedTransport:
+        return BoundedTransport(inner, deadline=deadline, max_response_bytes=max_response_bytes)
+
+    proxies: dict[str, httpx.BaseTransport | None] = {}
+    if mounted is None:
+        # as before: environment proxies apply to real network calls, not to mounted simulators
+        proxies = environment_proxy_mounts(
+            lambda url: bounded(DeadlineHTTPTransport(proxy=url, limits=_LIMITS))
+        )
+    transport = bounded(mounted if mounted is not None else DeadlineHTTPTransport(limits=_LIMITS))
     hooks = {"request": [counter]} if counter else {}
     return httpx.Client(
         transport=transport,
+        mounts=proxies,
         timeout=httpx.Timeout(timeout, connect=10.0),
         event_hooks=hooks,
         headers={"User-Agent": "koppeling/0.1"},
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
     )
 
 

@@ -24,16 +24,22 @@ d. **Amounts** — rounded once, half-up, to cents per line. Where the shop gave
    ``vat_amount = inc − total_ex``. Then the invoice is made to add up to the order's total to the
    cent (see :func:`_distribute_cents`). Orders whose lines do not add up stop with
    ``totals_mismatch``.
-e. **Header** — reference (prefix + number), description, account, cost center, payment status.
+e. **Header** — reference (prefix + number), description, shop, payment status. Which account and
+   cost center a booking goes to is the target connector's choice, from its own settings.
 
 Gift-card lines with a negative amount are payments, not revenue: they are left out of the lines
 and recorded in ``Invoice.gift_card_amount`` with a warning. A positive gift-card line (a voucher
 *sold*) is kept as a 0 % line: a multi-purpose voucher carries no VAT when sold (single-purpose
 vouchers do; that case is not modelled and gets a warning).
 
-RuleError codes raised here: ``line_amount_missing``, ``vat_rate_missing``, ``vat_rate_unknown``,
-``vat_regime_conflict``, ``totals_mismatch``, ``settings_invalid``, ``vat_data_missing``, plus those
-of :func:`~koppeling.core.regime.decide_regime`.
+Nothing here is prose: a refusal is a :class:`RuleError` with a :class:`RuleCode` and parameters,
+a warning (``Invoice.warnings``) an :class:`~koppeling.core.messages.Outcome` with a
+:class:`WarningCode`, a problem :func:`check_invoice` finds one with a :class:`CheckCode`. Their
+texts are registered in :mod:`koppeling.core.texts`. RuleError codes raised here:
+``line_amount_missing``, ``vat_rate_missing`` (and ``…_no_product``, ``…_mixed_discount``),
+``vat_rate_unknown`` (and ``…_category``, ``…_oss``), ``vat_regime_conflict``, ``totals_mismatch``,
+``settings_invalid``, ``vat_data_missing``, plus those of
+:func:`~koppeling.core.regime.decide_regime`.
 """
 
 from __future__ import annotations
@@ -42,9 +48,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from koppeling.core import vat
-from koppeling.core.errors import RuleError
+from koppeling.core.codes import CheckCode, RegimeCode, WarningCode
+from koppeling.core.errors import RuleCode, RuleError
+from koppeling.core.messages import Outcome
 from koppeling.core.models import (
     Invoice,
     InvoiceLine,
@@ -55,9 +64,9 @@ from koppeling.core.models import (
     VatRegime,
 )
 from koppeling.core.money import CENT, HUNDRED, ZERO, quantize, round_cents
-from koppeling.core.regime import RegimeDecision, decide_regime
+from koppeling.core.regime import CONSUMER_FALLBACKS, RegimeDecision, decide_regime
 
-__all__ = ["InvoiceSettings", "check_invoice", "order_to_invoice"]
+__all__ = ["CheckCode", "InvoiceSettings", "WarningCode", "check_invoice", "order_to_invoice"]
 
 HALF_CENT = Decimal("0.005")
 ZERO_RATED = (VatRegime.EU_B2B, VatRegime.EXPORT, VatRegime.REVERSE_CHARGE)
@@ -75,8 +84,6 @@ class InvoiceSettings:
     oss_registered: bool = True
     reference_prefix: str = ""
     description_template: str = "Bestelling {number}"
-    account: str = ""
-    cost_center: str = ""
     payment_status: PaymentStatus | None = None  # None: PAID if order.paid else DUE
     strict_icp: bool = False
     tolerance: Decimal = Decimal("0.01")
@@ -99,8 +106,9 @@ class _Work:
         return f"lines[{self.index}]"
 
     @property
-    def label(self) -> str:
-        return f"line {self.index + 1} ({self.line.description or self.line.kind.value!s})"
+    def facts(self) -> dict[str, Any]:
+        """The line as outcome parameters: its number (from 1) and description (or kind)."""
+        return {"line": self.index + 1, "description": self.line.description or self.line.kind.value}
 
     @property
     def is_zero(self) -> bool:
@@ -114,12 +122,19 @@ class _Work:
         return self.ex * (HUNDRED + self.shop_rate) / HUNDRED
 
 
-def _euro(amount: Decimal) -> str:
-    return f"€{round_cents(amount):.2f}"
+def _rate(rate: Decimal) -> Decimal:
+    """A rate as a parameter: ``21``, not ``21.00`` (texts add the ``%``)."""
+    return rate.normalize()
 
 
-def _pct(rate: Decimal) -> str:
-    return f"{rate.normalize():f}%"
+def _rates_text(rates: Iterable[Decimal]) -> str:
+    """A list of rates as one parameter, e.g. ``21%, 9%, 0%``."""
+    return ", ".join(f"{rate.normalize():f}%" for rate in rates)
+
+
+def _data_facts(exc: vat.VatDataError, country: str, on: dt.date) -> dict[str, Any]:
+    """Parameters of ``vat_data_missing``: what the VAT data could not answer."""
+    return {"country": exc.country or country, "date": exc.on or on, "category": exc.category}
 
 
 def _collect(index: int, line: OrderLine) -> _Work:
@@ -134,12 +149,7 @@ def _collect(index: int, line: OrderLine) -> _Work:
             ex = inc - line.vat_amount
     work = _Work(index, line, ex, inc)
     if ex is None and inc is None:
-        raise RuleError(
-            "line_amount_missing",
-            f"{work.label} has no price (neither excluding nor including VAT)",
-            suggestion="check the line in the shop; a line needs a price, even if it is 0.00",
-            field=work.field,
-        )
+        raise RuleError(RuleCode.LINE_AMOUNT_MISSING, work.facts, field=work.field)
     return work
 
 
@@ -176,91 +186,92 @@ def _candidates(decision: RegimeDecision, seller: str, on: dt.date) -> list[Deci
 def _complete_rates(works: list[_Work], decision: RegimeDecision, seller: str, on: dt.date) -> None:
     """Give every line the rate the shop's amounts are at (step b); see the module docstring."""
     candidates = _candidates(decision, seller, on)
-    deferred: list[_Work] = []
-    for work in works:
-        line = work.line
-        if line.vat_rate is not None:
-            work.rate, work.source = line.vat_rate, "exact"
-        elif work.is_zero:
-            deferred.append(work)
-            continue
-        elif line.vat_category:
-            work.rate, work.source = _category_rate(work, decision.vat_country, on), "completed"
-        elif work.ex is not None and work.inc is not None:
-            rate = _fit_rate(work, candidates)
-            if rate is None:
-                implied = (work.inc - work.ex) * HUNDRED / work.ex if work.ex else None
-                implied_text = "" if implied is None else f"imply {implied.quantize(Decimal('0.1'))}% VAT, "
-                raise RuleError(
-                    "vat_rate_unknown",
-                    f"{work.label}: amounts {_euro(work.ex)} excl. / {_euro(work.inc)} incl. VAT "
-                    f"{implied_text}which is no {decision.vat_country} VAT rate on {on.isoformat()} "
-                    f"(known: {', '.join(_pct(r) for r in candidates)})",
-                    suggestion="set the VAT rate of this product in the shop, or correct its price",
-                    field=work.field,
-                )
-            work.rate, work.source = rate, "completed"
-        elif line.kind in (LineKind.SHIPPING, LineKind.PAYMENT_FEE, LineKind.DISCOUNT):
-            deferred.append(work)
-            continue
-        else:
-            raise RuleError(
-                "vat_rate_missing",
-                f"{work.label} has no VAT rate and only one amount, so the rate cannot be derived",
-                suggestion="set the VAT rate of this product in the shop (or give prices both "
-                "excluding and including VAT)",
-                field=work.field,
-            )
-        work.shop_rate = work.rate
-
+    deferred = [work for work in works if not _complete_own_rate(work, decision, on, candidates)]
     product_rates = [w.rate for w in works if w.line.kind == LineKind.PRODUCT and w.rate is not None]
     for work in deferred:
-        if work.is_zero:
-            if product_rates:
-                work.rate = max(product_rates)
-            else:
-                work.rate = Decimal(0) if decision.regime in ZERO_RATED else _standard(decision, on)
-        elif not product_rates:
-            raise RuleError(
-                "vat_rate_missing",
-                f"{work.label} has no VAT rate and there is no product line to take it from",
-                suggestion=f"set the VAT rate for {work.line.kind.value} in the shop",
-                field=work.field,
-            )
-        elif work.line.kind == LineKind.DISCOUNT:
-            if len(set(product_rates)) > 1:
-                raise RuleError(
-                    "vat_rate_missing",
-                    f"{work.label}: a discount without VAT rate on an order with products at "
-                    f"{', '.join(_pct(r) for r in sorted(set(product_rates)))} cannot be split safely",
-                    suggestion="let the shop give the discount per product or with its VAT rate",
-                    field=work.field,
-                )
-            work.rate = product_rates[0]
-        else:  # shipping / payment fee: same rate as the highest-rated product line
-            work.rate = max(product_rates)
+        work.rate = _deferred_rate(work, product_rates, decision, on)
         work.source = "completed"
         work.shop_rate = work.rate
+
+
+def _complete_own_rate(work: _Work, decision: RegimeDecision, on: dt.date, candidates: list[Decimal]) -> bool:
+    """Complete a line's rate from the line itself; False when it must wait for the product lines."""
+    line = work.line
+    if line.vat_rate is not None:
+        work.rate, work.source = line.vat_rate, "exact"
+    elif work.is_zero:
+        return False
+    elif line.vat_category:
+        work.rate, work.source = _category_rate(work, decision.vat_country, on), "completed"
+    elif work.ex is not None and work.inc is not None:
+        rate = _fit_rate(work, candidates)
+        if rate is None:
+            raise _unknown_rate(work, decision.vat_country, on, candidates)
+        work.rate, work.source = rate, "completed"
+    elif line.kind in (LineKind.SHIPPING, LineKind.PAYMENT_FEE, LineKind.DISCOUNT):
+        return False
+    else:
+        raise RuleError(RuleCode.VAT_RATE_MISSING, work.facts, field=work.field)
+    work.shop_rate = work.rate
+    return True
+
+
+def _unknown_rate(work: _Work, country: str, on: dt.date, candidates: list[Decimal]) -> RuleError:
+    """``vat_rate_unknown``: the line's two amounts fit none of the candidate rates."""
+    assert work.ex is not None and work.inc is not None
+    implied: Decimal | str = (
+        ((work.inc - work.ex) * HUNDRED / work.ex).quantize(Decimal("0.1")) if work.ex else "∞"
+    )
+    params = {
+        **work.facts,
+        "ex": round_cents(work.ex),
+        "inc": round_cents(work.inc),
+        "implied": implied,
+        "country": country,
+        "date": on,
+        "known": _rates_text(candidates),
+    }
+    return RuleError(RuleCode.VAT_RATE_UNKNOWN, params, field=work.field)
+
+
+def _deferred_rate(
+    work: _Work, product_rates: list[Decimal], decision: RegimeDecision, on: dt.date
+) -> Decimal:
+    """The rate of a zero-amount line, or of shipping / fee / discount with one amount."""
+    if work.is_zero:
+        if product_rates:
+            return max(product_rates)
+        return Decimal(0) if decision.regime in ZERO_RATED else _standard(decision, on)
+    if not product_rates:
+        params = {**work.facts, "kind": work.line.kind.value}
+        raise RuleError(RuleCode.VAT_RATE_MISSING_NO_PRODUCT, params, field=work.field)
+    if work.line.kind == LineKind.DISCOUNT:
+        if len(set(product_rates)) > 1:
+            params = {**work.facts, "rates": _rates_text(sorted(set(product_rates)))}
+            raise RuleError(RuleCode.VAT_RATE_MISSING_MIXED_DISCOUNT, params, field=work.field)
+        return product_rates[0]
+    return max(product_rates)  # shipping / payment fee: same rate as the highest-rated product line
 
 
 def _standard(decision: RegimeDecision, on: dt.date) -> Decimal:
     try:
         return vat.standard_rate(decision.vat_country, on)
     except vat.VatDataError as exc:
-        raise RuleError(
-            "vat_data_missing", str(exc), suggestion="this date or country is outside koppeling's VAT data"
-        ) from exc
+        raise RuleError(RuleCode.VAT_DATA_MISSING, _data_facts(exc, decision.vat_country, on)) from exc
 
 
 def _category_rate(work: _Work, country: str, on: dt.date) -> Decimal:
     try:
         return vat.rate_for(country, work.line.vat_category, on)
     except vat.VatDataError as exc:
+        params = {
+            **work.facts,
+            "category": work.line.vat_category,
+            "country": exc.country or vat.normalize_country(country),
+            "date": on,
+        }
         raise RuleError(
-            "vat_rate_unknown",
-            f"{work.label}: {exc}",
-            suggestion="give the VAT rate of this product in the shop",
-            field=f"{work.field}.vat_category",
+            RuleCode.VAT_RATE_UNKNOWN_CATEGORY, params, field=f"{work.field}.vat_category"
         ) from exc
 
 
@@ -272,10 +283,10 @@ def _resolve_conflict(
     works: list[_Work],
     decision: RegimeDecision,
     seller: str,
-    dest: str,
+    destination: str,
     on: dt.date,
     settings: InvoiceSettings,
-) -> tuple[RegimeDecision, list[str]]:
+) -> tuple[RegimeDecision, list[Outcome]]:
     """Follow the shop when it charged VAT on a sale the rules would make 0 %.
 
     Like libAcumulus choosing the VAT type that fits the amounts: VAT the customer paid at the
@@ -285,31 +296,23 @@ def _resolve_conflict(
     charged = _charged_rates(works)
     if decision.regime not in ZERO_RATED or not charged:
         return decision, []
-    text = ", ".join(_pct(r) for r in sorted(charged))
-    warning = (
-        f"The shop charged VAT ({text}) on a sale that could be 0% ({decision.regime.value}: "
-        f"{decision.reason}); booked with the VAT the customer paid. Credit and re-invoice at 0% if "
-        "the sale qualifies."
-    )
+    dest = vat.normalize_country(destination)
+    rates = _rates_text(sorted(charged))
+    zero = {"rates": rates, "regime": decision.regime, "reason": decision.reason.code, "country": dest}
+    warning = Outcome(WarningCode.VAT_CHARGED_ON_ZERO_RATED, zero)
     if charged <= vat.known_rates(seller, on):
-        reason = f"the shop charged {seller} VAT ({text}); booked as charged"
+        reason = Outcome(RegimeCode.CHARGED_DOMESTIC, {"seller": seller, "rates": rates, "country": dest})
         return RegimeDecision(VatRegime.DOMESTIC, seller, reason, decision.vat_number_valid), [warning]
     oss_possible = settings.oss_registered and on >= vat.OSS_START and vat.is_eu(dest, on)
     if decision.regime == VatRegime.EU_B2B and oss_possible and charged <= vat.known_rates(dest, on):
-        reason = f"the shop charged {dest} VAT ({text}); booked as an OSS sale as charged"
+        reason = Outcome(RegimeCode.CHARGED_OSS, {"country": dest, "rates": rates, "seller": seller})
         return RegimeDecision(VatRegime.EU_B2C_OSS, dest, reason, decision.vat_number_valid), [warning]
-    raise RuleError(
-        "vat_regime_conflict",
-        f"the shop charged VAT ({text}) on a sale that is {decision.regime.value} ({decision.reason}), "
-        f"at rates that are not {seller} rates",
-        suggestion="correct the VAT on the order in the shop, or check the customer's country and VAT number",
-        field="lines",
-    )
+    raise RuleError(RuleCode.VAT_REGIME_CONFLICT, {**zero, "seller": seller}, field="lines")
 
 
-def _apply_regime(works: list[_Work], decision: RegimeDecision, seller: str, on: dt.date) -> list[str]:
+def _apply_regime(works: list[_Work], decision: RegimeDecision, seller: str, on: dt.date) -> list[Outcome]:
     """Set the rates the invoice uses under the regime (step c); returns warnings."""
-    warnings: list[str] = []
+    warnings: list[Outcome] = []
     if decision.regime in ZERO_RATED:
         for work in works:
             if work.rate != 0:  # only zero-amount lines can get here (conflicts were resolved)
@@ -318,10 +321,10 @@ def _apply_regime(works: list[_Work], decision: RegimeDecision, seller: str, on:
     if decision.regime == VatRegime.DOMESTIC:
         known = vat.known_rates(seller, on)
         for work in works:
+            assert work.rate is not None
             if work.rate not in known:
-                warnings.append(
-                    f"{work.label}: {_pct(work.rate)} is not a {seller} VAT rate on {on.isoformat()}"  # type: ignore[arg-type]
-                )
+                params = {**work.facts, "rate": _rate(work.rate), "seller": seller, "date": on}
+                warnings.append(Outcome(WarningCode.RATE_NOT_SELLER_RATE, params))
         return warnings
     # OSS: the customer country's rates.
     dest = decision.vat_country
@@ -343,20 +346,22 @@ def _apply_regime(works: list[_Work], decision: RegimeDecision, seller: str, on:
             try:
                 new = vat.rate_for(dest, "reduced", on)
             except vat.VatDataError as exc:
-                raise RuleError("vat_data_missing", str(exc), field=work.field) from exc
-            warnings.append(
-                f"{work.label}: {seller} reduced rate {_pct(old)} carried over as {dest}'s reduced rate "
-                f"{_pct(new)}; set the product's VAT category if it is not food or books"
-            )
+                raise RuleError(
+                    RuleCode.VAT_DATA_MISSING, _data_facts(exc, dest, on), field=work.field
+                ) from exc
+            params = {
+                **work.facts,
+                "seller": seller,
+                "rate": _rate(old),
+                "country": dest,
+                "new_rate": _rate(new),
+            }
+            warnings.append(Outcome(WarningCode.REDUCED_RATE_CARRIED_OVER, params))
         elif old in dest_known:
             new = old
         else:
-            raise RuleError(
-                "vat_rate_unknown",
-                f"{work.label}: {_pct(old)} is neither a {seller} nor a {dest} VAT rate on {on.isoformat()}",
-                suggestion="set the VAT rate of this product in the shop",
-                field=work.field,
-            )
+            params = {**work.facts, "rate": _rate(old), "seller": seller, "country": dest, "date": on}
+            raise RuleError(RuleCode.VAT_RATE_UNKNOWN_OSS, params, field=work.field)
         if new != old:
             work.rate, work.source = new, "regime"
     return warnings
@@ -422,6 +427,8 @@ def _distribute_cents(lines: list[InvoiceLine], difference: Decimal) -> list[Inv
     result = list(lines)
     step = CENT if difference > 0 else -CENT
     remaining = abs(difference) / CENT
+    if remaining != remaining.to_integral_value():
+        return None  # not whole cents (a total the shop did not round): no cent-moving makes it
     order = sorted(
         (i for i, line in enumerate(result) if line.total_inc != 0),
         key=lambda i: (-abs(result[i].total_inc), i),
@@ -456,129 +463,103 @@ def _header(order: Order, settings: InvoiceSettings) -> tuple[str, str]:
             {"number": reference, "order_number": order.number, "shop": order.shop, "date": order.date}
         )
     except (KeyError, ValueError, IndexError) as exc:
-        raise RuleError(
-            "settings_invalid",
-            f"the invoice description template {settings.description_template!r} cannot be filled: {exc}",
-            suggestion="use {number}, {order_number}, {shop} or {date} in the description template",
-            field="settings.description_template",
-        ) from exc
+        params = {"template": settings.description_template, "detail": str(exc)}
+        raise RuleError(RuleCode.SETTINGS_INVALID, params, field="settings.description_template") from exc
     return reference, description
 
 
-def order_to_invoice(
-    order: Order, settings: InvoiceSettings | None = None, *, today: dt.date | None = None
-) -> Invoice:
-    """Complete ``order`` into an invoice (steps a–e of the module docstring).
+def _regime_fallback(decision: RegimeDecision) -> Outcome:
+    """The warning for an EU business sale decided as a consumer sale (no valid VAT number)."""
+    facts = decision.reason.params
+    params = {
+        "reason": decision.reason.code,
+        "country": facts.get("country", ""),
+        "vat_country": decision.vat_country,
+        "vat_number": facts.get("vat_number", ""),
+    }
+    return Outcome(WarningCode.REGIME_FALLBACK, params)
 
-    Args:
-        order: the shop's order as a connector collected it.
-        settings: the link's invoice settings (defaults: NL seller, OSS-registered).
-        today: the processing date, only used to warn about orders dated in the future.
 
-    Raises:
-        RuleError: when the order cannot become a correct invoice as it stands; ``code``, ``field``
-            and ``suggestion`` say which line and what to do.
-
-    >>> from koppeling.core.models import Party
-    >>> book = OrderLine(LineKind.PRODUCT, "Boek", unit_price_inc=Decimal("10.90"), vat_rate=Decimal(9))
-    >>> shipping = OrderLine(LineKind.SHIPPING, "Verzending", unit_price_inc=Decimal("4.95"))
-    >>> order = Order("1", "1001", dt.date(2026, 1, 5), Party(name="An"), (book, shipping),
-    ...               total_inc=Decimal("15.85"), paid=True)
-    >>> invoice = order_to_invoice(order)
-    >>> [(line.total_ex, line.vat_rate, line.vat_amount) for line in invoice.lines]
-    [(Decimal('10.00'), Decimal('9'), Decimal('0.90')), (Decimal('4.54'), Decimal('9'), Decimal('0.41'))]
-    >>> invoice.total_inc
-    Decimal('15.85')
-    """
-    settings = settings or InvoiceSettings()
-    seller = vat.normalize_country(settings.seller_country)
-    on = order.date
-    warnings: list[str] = []
-    if today is not None and on > today:
-        warnings.append(f"The order is dated {on.isoformat()}, after today ({today.isoformat()}).")
-
-    # (a) regime
-    decision = decide_regime(
-        seller,
-        order.customer,
-        on,
-        oss_registered=settings.oss_registered,
-        vat_hint=order.vat_hint,
-        strict_icp=settings.strict_icp,
-        destination=order.country_code,
-    )
-    if decision.vat_number_valid is False or "treated as a consumer" in decision.reason:
-        warnings.append(f"VAT regime: {decision.reason}.")
-
-    # collect: split gift-card payments from revenue lines
+def _split_gift_cards(order: Order, warnings: list[Outcome]) -> tuple[list[_Work], list[_Work], Decimal]:
+    """Collect the lines: ``(revenue lines, vouchers sold, gift-card payments)``."""
     works: list[_Work] = []
-    gift_cards = ZERO
     vouchers_sold: list[_Work] = []
+    gift_cards = ZERO
     for index, line in enumerate(order.lines):
         work = _collect(index, line)
-        if line.kind == LineKind.GIFT_CARD:
-            amount = work.inc if work.inc is not None else work.ex
-            assert amount is not None
-            work.ex = work.inc = amount
-            work.rate = work.shop_rate = Decimal(0)
-            work.source = "regime"
-            if amount < 0:
-                gift_cards -= amount
-                warnings.append(
-                    f"{work.label}: gift-card payment of {_euro(-amount)} left out of the invoice "
-                    "(a payment, not revenue)."
-                )
-            else:
-                vouchers_sold.append(work)
-                warnings.append(
-                    f"{work.label}: gift card sold, booked at 0% as a multi-purpose voucher; "
-                    "a single-purpose voucher carries VAT when sold."
-                )
+        if line.kind != LineKind.GIFT_CARD:
+            works.append(work)
             continue
-        works.append(work)
+        amount = work.inc if work.inc is not None else work.ex
+        assert amount is not None
+        work.ex = work.inc = amount
+        work.rate = work.shop_rate = Decimal(0)
+        work.source = "regime"
+        if amount < 0:
+            gift_cards -= amount
+            params = {**work.facts, "amount": round_cents(-amount)}
+            warnings.append(Outcome(WarningCode.GIFT_CARD_PAYMENT_LEFT_OUT, params))
+        else:
+            vouchers_sold.append(work)
+            params = {**work.facts, "amount": round_cents(amount)}
+            warnings.append(Outcome(WarningCode.GIFT_CARD_SOLD_AT_ZERO, params))
+    return works, vouchers_sold, gift_cards
 
+
+def _check_order_total(
+    order: Order,
+    works: list[_Work],
+    vouchers_sold: list[_Work],
+    gift_cards: Decimal,
+    settings: InvoiceSettings,
+) -> None:
+    """Refuse an order whose lines (in the shop's terms) do not add up to its total."""
+    order_lines_inc = (
+        sum((w.shop_inc() for w in works), ZERO)
+        - gift_cards
+        + sum((w.shop_inc() for w in vouchers_sold), ZERO)
+    )
+    inexact = sum(1 for w in works if w.inc is None or w.inc != round_cents(w.inc))
+    allowed = settings.tolerance + HALF_CENT * inexact
+    if abs(order_lines_inc - order.total_inc) > allowed:
+        params = {
+            "lines_total": round_cents(order_lines_inc),
+            "order_total": round_cents(order.total_inc),
+            "difference": round_cents(order.total_inc - order_lines_inc),
+        }
+        raise RuleError(RuleCode.TOTALS_MISMATCH, params, field="total_inc")
+
+
+def _complete(
+    order: Order,
+    lines: tuple[list[_Work], list[_Work], Decimal],
+    decision: RegimeDecision,
+    seller: str,
+    settings: InvoiceSettings,
+) -> tuple[RegimeDecision, list[Outcome]]:
+    """Steps b and c: complete the rates in the shop's terms, check the total, apply the regime."""
+    works, vouchers_sold, gift_cards = lines
+    on = order.date
     try:
-        # (b) complete rates, in the shop's terms
         _complete_rates(works, decision, seller, on)
-        order_lines_inc = (
-            sum((w.shop_inc() for w in works), ZERO)
-            - gift_cards
-            + sum((w.shop_inc() for w in vouchers_sold), ZERO)
-        )
-        inexact = sum(1 for w in works if w.inc is None or w.inc != round_cents(w.inc))
-        allowed = settings.tolerance + HALF_CENT * inexact
-        if abs(order_lines_inc - order.total_inc) > allowed:
-            raise RuleError(
-                "totals_mismatch",
-                f"the order lines add up to {_euro(order_lines_inc)} incl. VAT, but the order total is "
-                f"{_euro(order.total_inc)} (difference {_euro(order.total_inc - order_lines_inc)})",
-                suggestion="check the order in the shop for a missing line (shipping, fee, discount or "
-                "gift card) or a changed price, then retry",
-                field="total_inc",
-            )
-        # (c) regime
-        decision, conflict_warnings = _resolve_conflict(
-            works, decision, seller, order.country_code, on, settings
-        )
-        warnings += conflict_warnings
+        _check_order_total(order, works, vouchers_sold, gift_cards, settings)
+        decision, warnings = _resolve_conflict(works, decision, seller, order.country_code, on, settings)
         warnings += _apply_regime(works, decision, seller, on)
     except vat.VatDataError as exc:
-        raise RuleError(
-            "vat_data_missing",
-            str(exc),
-            suggestion="this date or country is outside koppeling's VAT data; book this order by hand",
-        ) from exc
+        raise RuleError(RuleCode.VAT_DATA_MISSING, _data_facts(exc, decision.vat_country, on)) from exc
+    return decision, warnings
 
-    # (d) amounts, rounded once per line
+
+def _invoice_lines(works: list[_Work], warnings: list[Outcome]) -> tuple[list[InvoiceLine], bool]:
+    """Step d: each line rounded once; also whether an ex-only line was re-rated by the regime."""
     lines: list[InvoiceLine] = []
     rerated_ex_only = False
-    for work in sorted([*works, *vouchers_sold], key=lambda w: w.index):  # the shop's line order
+    for work in sorted(works, key=lambda w: w.index):  # the shop's line order
         assert work.rate is not None
         total_ex, vat_amount, inconsistent = _amounts(work)
         if inconsistent:
             warnings.append(
-                f"{work.label}: the shop's amounts excl. and incl. VAT do not match {_pct(work.rate)}; "
-                "the amount excl. VAT was recomputed from the price incl. VAT."
+                Outcome(WarningCode.LINE_AMOUNTS_INCONSISTENT, {**work.facts, "rate": _rate(work.rate)})
             )
         if work.inc is None and work.rate != work.shop_rate and not work.is_zero:
             rerated_ex_only = True
@@ -595,28 +576,94 @@ def order_to_invoice(
                 vat_rate_source=work.source,
             )
         )
+    return lines, rerated_ex_only
 
-    target = order.total_inc + gift_cards
+
+def _add_up(
+    lines: list[InvoiceLine],
+    target: Decimal,
+    rerated_ex_only: bool,
+    vat_country: str,
+    warnings: list[Outcome],
+) -> list[InvoiceLine]:
+    """Make the lines add up to ``target`` (or warn when re-rated ex-only prices cannot)."""
+    total = sum((line.total_inc for line in lines), ZERO)
     if rerated_ex_only:
-        total = sum((line.total_inc for line in lines), ZERO)
         if total != target:
-            warnings.append(
-                f"The invoice total {_euro(total)} differs from the order's {_euro(target)}: prices excl. "
-                f"VAT were kept and VAT recomputed at {decision.vat_country} rates."
-            )
-    else:
-        difference = target - sum((line.total_inc for line in lines), ZERO)
-        if difference:
-            distributed = _distribute_cents(lines, difference)
-            if distributed is None:
-                raise RuleError(
-                    "totals_mismatch",
-                    f"the invoice lines cannot be made to add up to the order total {_euro(target)} "
-                    f"(difference {_euro(difference)})",
-                    suggestion="check the order's line prices and total in the shop",
-                    field="total_inc",
-                )
-            lines = distributed
+            params = {
+                "invoice_total": round_cents(total),
+                "order_total": round_cents(target),
+                "country": vat_country,
+            }
+            warnings.append(Outcome(WarningCode.TOTAL_DIFFERS_AFTER_RERATING, params))
+        return lines
+    difference = target - total
+    if not difference:
+        return lines
+    distributed = _distribute_cents(lines, difference)
+    if distributed is None:
+        params = {
+            "lines_total": round_cents(total),
+            "order_total": round_cents(target),
+            "difference": round_cents(difference),
+        }
+        raise RuleError(RuleCode.TOTALS_MISMATCH, params, field="total_inc")
+    return distributed
+
+
+def order_to_invoice(
+    order: Order, settings: InvoiceSettings | None = None, *, today: dt.date | None = None
+) -> Invoice:
+    """Complete ``order`` into an invoice (steps a–e of the module docstring).
+
+    Args:
+        order: the shop's order as a connector collected it.
+        settings: the link's invoice settings (defaults: NL seller, OSS-registered).
+        today: the processing date, only used to warn about orders dated in the future.
+
+    Raises:
+        RuleError: when the order cannot become a correct invoice as it stands; ``code``,
+            ``params`` and ``field`` say which line and what is wrong.
+
+    >>> from koppeling.core.models import Party
+    >>> book = OrderLine(LineKind.PRODUCT, "Boek", unit_price_inc=Decimal("10.90"), vat_rate=Decimal(9))
+    >>> shipping = OrderLine(LineKind.SHIPPING, "Verzending", unit_price_inc=Decimal("4.95"))
+    >>> order = Order("1", "1001", dt.date(2026, 1, 5), Party(name="An"), (book, shipping),
+    ...               total_inc=Decimal("15.85"), paid=True)
+    >>> invoice = order_to_invoice(order)
+    >>> [(line.total_ex, line.vat_rate, line.vat_amount) for line in invoice.lines]
+    [(Decimal('10.00'), Decimal('9'), Decimal('0.90')), (Decimal('4.54'), Decimal('9'), Decimal('0.41'))]
+    >>> invoice.total_inc, invoice.regime_reason.code
+    (Decimal('15.85'), <RegimeCode.DOMESTIC: 'regime_domestic'>)
+    """
+    settings = settings or InvoiceSettings()
+    seller = vat.normalize_country(settings.seller_country)
+    on = order.date
+    warnings: list[Outcome] = []
+    if today is not None and on > today:
+        warnings.append(Outcome(WarningCode.ORDER_DATED_IN_FUTURE, {"date": on, "today": today}))
+
+    # (a) regime
+    decision = decide_regime(
+        seller,
+        order.customer,
+        on,
+        oss_registered=settings.oss_registered,
+        vat_hint=order.vat_hint,
+        strict_icp=settings.strict_icp,
+        destination=order.country_code,
+    )
+    if decision.reason.code in CONSUMER_FALLBACKS:
+        warnings.append(_regime_fallback(decision))
+
+    # collect: split gift-card payments from revenue lines; (b), (c) complete rates, apply the regime
+    works, vouchers_sold, gift_cards = collected = _split_gift_cards(order, warnings)
+    decision, regime_warnings = _complete(order, collected, decision, seller, settings)
+    warnings += regime_warnings
+
+    # (d) amounts, rounded once per line, made to add up
+    lines, rerated_ex_only = _invoice_lines([*works, *vouchers_sold], warnings)
+    lines = _add_up(lines, order.total_inc + gift_cards, rerated_ex_only, decision.vat_country, warnings)
 
     # (e) header
     reference, description = _header(order, settings)
@@ -633,8 +680,7 @@ def order_to_invoice(
         payment_status=status,
         payment_date=on if status == PaymentStatus.PAID else None,
         payment_method=order.payment_method,
-        account=settings.account,
-        cost_center=settings.cost_center,
+        shop=order.shop,
         source_total_inc=order.total_inc,
         warnings=warnings,
         gift_card_amount=gift_cards,
@@ -642,32 +688,40 @@ def order_to_invoice(
     )
 
 
-def check_invoice(invoice: Invoice, *, tolerance: Decimal = CENT) -> list[str]:
+def check_invoice(invoice: Invoice, *, tolerance: Decimal = CENT) -> list[Outcome]:
     """Problems that would make a target reject the invoice or book it wrongly; empty when fine.
 
     Checks every line's amounts are whole cents, its VAT is ``round(total_ex × rate)`` within one
     cent (exactly 0 at 0 %), zero-rated regimes have only 0 % lines, and the lines add up to the
-    source total (``source_total_inc + gift_card_amount``) within ``tolerance``.
+    source total (``source_total_inc + gift_card_amount``) within ``tolerance``. Each problem is an
+    outcome with a :class:`CheckCode`.
     """
-    problems: list[str] = []
+    problems: list[Outcome] = []
     for i, line in enumerate(invoice.lines):
-        where = f"lines[{i}] ({line.description})"
+        where = {"index": i, "description": line.description}
         for name in ("total_ex", "vat_amount"):
             amount: Decimal = getattr(line, name)
             if amount != round_cents(amount):
-                problems.append(f"{where}: {name} {amount} is not a whole number of cents")
+                problems.append(
+                    Outcome(CheckCode.AMOUNT_NOT_CENTS, {**where, "name": name, "amount": amount})
+                )
         if line.vat_rate < 0:
-            problems.append(f"{where}: negative VAT rate {line.vat_rate}")
+            problems.append(Outcome(CheckCode.NEGATIVE_VAT_RATE, {**where, "rate": line.vat_rate}))
         elif not _vat_ok(line.total_ex, line.vat_amount, line.vat_rate):
-            expected = round_cents(line.total_ex * line.vat_rate / HUNDRED)
-            problems.append(
-                f"{where}: VAT {line.vat_amount} does not match {_pct(line.vat_rate)} of {line.total_ex} "
-                f"(expected {expected} ± 0.01)"
-            )
+            params = {
+                **where,
+                "vat_amount": line.vat_amount,
+                "rate": _rate(line.vat_rate),
+                "total_ex": line.total_ex,
+                "expected": round_cents(line.total_ex * line.vat_rate / HUNDRED),
+            }
+            problems.append(Outcome(CheckCode.VAT_MISMATCH, params))
         if invoice.regime in ZERO_RATED and line.vat_rate != 0:
-            problems.append(f"{where}: {invoice.regime.value} invoice with a {_pct(line.vat_rate)} line")
+            params = {**where, "regime": invoice.regime, "rate": _rate(line.vat_rate)}
+            problems.append(Outcome(CheckCode.ZERO_RATED_LINE_WITH_VAT, params))
     if invoice.source_total_inc is not None:
         expected_total = invoice.source_total_inc + invoice.gift_card_amount
         if abs(invoice.total_inc - expected_total) > tolerance:
-            problems.append(f"total incl. VAT {invoice.total_inc} differs from the source's {expected_total}")
+            params = {"total": invoice.total_inc, "expected": expected_total}
+            problems.append(Outcome(CheckCode.TOTAL_DIFFERS, params))
     return problems

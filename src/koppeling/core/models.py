@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from koppeling.core.messages import Outcome
+
 
 class LineKind(StrEnum):
     PRODUCT = "product"
@@ -100,7 +102,7 @@ class Order:
     currency: str = "EUR"
     total_vat: Decimal | None = None
     delivery: Party | None = None
-    shop: str = ""  # which shop (for cost center / prefix per shop)
+    shop: str = ""  # which shop (targets choose account / cost center per shop)
     status_changed_at: dt.datetime | None = None
     vat_hint: str = ""  # the shop's own VAT decision, e.g. "reverse_charged_vat", "zero_percent"
     is_credit: bool = False
@@ -132,7 +134,11 @@ class InvoiceLine:
 
 @dataclass(slots=True)
 class Invoice:
-    """What a target books: one per order. ``reference`` is the (prefixed) order number."""
+    """What a target books: one per order. ``reference`` is the (prefixed) order number.
+
+    Which account and cost center it is booked on is the target connector's choice (from its own
+    settings, e.g. per ``shop``); the invoice carries only what the order says.
+    """
 
     reference: str
     description: str
@@ -145,14 +151,15 @@ class Invoice:
     payment_status: PaymentStatus = PaymentStatus.PAID
     payment_date: dt.date | None = None
     payment_method: str = ""
-    account: str = ""  # target account id (e.g. Acumulus accountnumber)
-    cost_center: str = ""
+    shop: str = ""  # which shop the order came from (Order.shop); targets pick account / cost center
     source_total_inc: Decimal | None = None
-    warnings: list[str] = field(default_factory=list)
+    # What the rules did that a person may want to know (codes: koppeling.core.codes.WarningCode).
+    warnings: list[Outcome] = field(default_factory=list)
     # Gift-card payments (a positive amount) left out of the lines because they are payments, not
     # revenue: the lines add up to source_total_inc + gift_card_amount.
     gift_card_amount: Decimal = Decimal("0")
-    regime_reason: str = ""  # plain-language why of the regime (core.regime.RegimeDecision.reason)
+    # Why the regime (core.regime.RegimeDecision.reason); None for an invoice not made by the rules.
+    regime_reason: Outcome | None = None
 
     @property
     def total_ex(self) -> Decimal:

@@ -13,9 +13,15 @@ accounting package must be told (ICP, export, reverse charge). The rules, in ord
 
 VAT numbers are checked offline with python-stdnum (format and check digit, not VIES registration).
 
+The decision says why as an :class:`~koppeling.core.messages.Outcome` (a :class:`RegimeCode` and
+the countries concerned), rendered in the reader's language when shown.
+
 >>> from koppeling.core.models import Party
->>> decide_regime("NL", Party(country_code="DE"), dt.date(2024, 5, 1)).regime
-<VatRegime.EU_B2C_OSS: 'eu_b2c_oss'>
+>>> decision = decide_regime("NL", Party(country_code="DE"), dt.date(2024, 5, 1))
+>>> decision.regime, decision.reason.code, dict(decision.reason.params)
+(<VatRegime.EU_B2C_OSS: 'eu_b2c_oss'>, <RegimeCode.OSS_CONSUMER: 'regime_oss_consumer'>, {'country': 'DE'})
+>>> str(decision.reason)
+'EU consumer in DE: OSS distance sale at DE rates'
 """
 
 from __future__ import annotations
@@ -28,17 +34,29 @@ from stdnum.exceptions import ValidationError
 from stdnum.util import clean
 
 from koppeling.core import vat
-from koppeling.core.errors import RuleError
+from koppeling.core.codes import RegimeCode
+from koppeling.core.errors import RuleCode, RuleError
+from koppeling.core.messages import Outcome
 from koppeling.core.models import Party, VatRegime
 
-__all__ = ["REVERSE_CHARGE_HINT", "RegimeDecision", "check_vat_number", "decide_regime"]
+__all__ = [
+    "CONSUMER_FALLBACKS",
+    "REVERSE_CHARGE_HINT",
+    "RegimeCode",
+    "RegimeDecision",
+    "check_vat_number",
+    "decide_regime",
+]
 
 REVERSE_CHARGE_HINT = "reverse_charged_vat"
+
+#: reasons of an EU business sale decided as a consumer sale (no valid VAT number, not strict)
+CONSUMER_FALLBACKS = frozenset({RegimeCode.BUSINESS_WITHOUT_VAT_NUMBER, RegimeCode.INVALID_VAT_NUMBER})
 
 
 @dataclass(frozen=True, slots=True)
 class RegimeDecision:
-    """The outcome: the regime, whose VAT rates apply, why (plain English) and the VAT-number check.
+    """The outcome: the regime, whose VAT rates apply, why (an outcome) and the VAT-number check.
 
     ``vat_number_valid`` is ``None`` when no number was relevant or given, ``True``/``False`` when
     a number was checked.
@@ -46,41 +64,44 @@ class RegimeDecision:
 
     regime: VatRegime
     vat_country: str
-    reason: str
+    reason: Outcome
     vat_number_valid: bool | None = None
 
 
-def check_vat_number(number: str, country: str) -> tuple[bool, str]:
+def check_vat_number(number: str, country: str) -> tuple[bool, Outcome | None]:
     """Check an EU VAT number offline and that it belongs to ``country``.
 
-    Returns ``(valid, why_not)``. The prefix must match the customer's country (Greece: ``EL``),
-    because an ICP needs the customer's VAT number in the member state the goods go to. A number
-    given without its prefix is read as belonging to ``country``.
+    Returns ``(valid, problem)``, the problem an outcome (``RegimeCode.VAT_NUMBER_*``) or ``None``.
+    The prefix must match the customer's country (Greece: ``EL``), because an ICP needs the
+    customer's VAT number in the member state the goods go to. A number given without its prefix
+    is read as belonging to ``country``.
 
     >>> check_vat_number("NL004495445B01", "NL")
-    (True, '')
-    >>> check_vat_number("DE136695976", "NL")[0]
-    False
+    (True, None)
+    >>> valid, problem = check_vat_number("DE136695976", "NL")
+    >>> valid, problem.code, problem.params["prefix"]
+    (False, <RegimeCode.VAT_NUMBER_WRONG_PREFIX: 'vat_number_wrong_prefix'>, 'NL')
     """
     compact = clean(number, " -./,").upper()
-    if not compact:
-        return False, "no VAT number"
     code = vat.normalize_country(country)
+    if not compact:
+        return False, Outcome(RegimeCode.VAT_NUMBER_MISSING, {"country": code})
     try:
         prefix = vat.vat_prefix(code)
     except vat.VatDataError:
-        return False, f"{code} is not an EU country"
+        return False, Outcome(RegimeCode.VAT_NUMBER_COUNTRY_NOT_EU, {"country": code})
     if not compact[:2].isalpha():
         compact = prefix + compact
+    facts = {"vat_number": number, "country": code, "prefix": prefix}
     if compact[:2] != prefix:
-        return False, f"VAT number {number!r} is not a {code} number (expected prefix {prefix})"
+        return False, Outcome(RegimeCode.VAT_NUMBER_WRONG_PREFIX, facts)
     try:
         valid = eu_vat.is_valid(compact)
     except ValidationError:  # is_valid normally answers False; be safe with odd input
         valid = False
     if not valid:
-        return False, f"VAT number {number!r} fails the {code} format/check-digit test"
-    return True, ""
+        return False, Outcome(RegimeCode.VAT_NUMBER_CHECK_FAILED, facts)
+    return True, None
 
 
 def decide_regime(
@@ -112,74 +133,66 @@ def decide_regime(
     dest = vat.normalize_country(destination or customer.country_code or seller)
     if not vat.is_eu(seller, on):
         raise RuleError(
-            "seller_country_not_eu",
-            f"the shop's country {seller} is not in the EU VAT area on {on.isoformat()}",
-            suggestion="set the shop's country (seller_country) in the link settings",
-            field="settings.seller_country",
+            RuleCode.SELLER_COUNTRY_NOT_EU, {"country": seller, "date": on}, field="settings.seller_country"
         )
     business = customer.is_business or bool(customer.vat_number.strip())
     hint = vat_hint.strip().lower()
 
     if dest == seller:
         if hint == REVERSE_CHARGE_HINT and business:
-            return RegimeDecision(
-                VatRegime.REVERSE_CHARGE, seller, "domestic business sale marked reverse charge by the shop"
-            )
-        reason = "customer in the seller's country"
-        if hint == REVERSE_CHARGE_HINT:
-            reason += "; the shop's reverse-charge mark was ignored because the customer is not a business"
-        return RegimeDecision(VatRegime.DOMESTIC, seller, reason)
+            reason = Outcome(RegimeCode.DOMESTIC_REVERSE_CHARGE, {"country": seller})
+            return RegimeDecision(VatRegime.REVERSE_CHARGE, seller, reason)
+        code = RegimeCode.REVERSE_CHARGE_IGNORED if hint == REVERSE_CHARGE_HINT else RegimeCode.DOMESTIC
+        return RegimeDecision(VatRegime.DOMESTIC, seller, Outcome(code, {"country": seller}))
 
     if not vat.is_eu(dest, on):
-        reason = f"customer outside the EU VAT area ({dest}): export at 0%"
+        reason = Outcome(RegimeCode.EXPORT, {"country": dest, "seller": seller})
         return RegimeDecision(VatRegime.EXPORT, seller, reason)
 
-    fallback_note = ""
+    fallback: Outcome | None = None  # why an EU business is treated as a consumer
     number_valid: bool | None = None
     if business:
         number = customer.vat_number.strip()
         if not number:
             if strict_icp:
                 raise RuleError(
-                    "icp_vat_number_missing",
-                    f"business customer in {dest} without a VAT number: an intra-community supply "
-                    "at 0% needs one",
-                    suggestion="add the customer's VAT number in the shop, or turn off strict ICP checks "
-                    "to charge VAT as for a consumer",
-                    field="customer.vat_number",
+                    RuleCode.ICP_VAT_NUMBER_MISSING, {"country": dest}, field="customer.vat_number"
                 )
-            fallback_note = "business without VAT number, treated as a consumer"
+            fallback = Outcome(RegimeCode.BUSINESS_WITHOUT_VAT_NUMBER, {"country": dest})
         else:
-            number_valid, why = check_vat_number(number, dest)
+            number_valid, problem = check_vat_number(number, dest)
             if number_valid:
-                return RegimeDecision(
-                    VatRegime.EU_B2B,
-                    seller,
-                    f"EU business in {dest} with valid VAT number: intra-community supply at 0%",
-                    vat_number_valid=True,
-                )
+                reason = Outcome(RegimeCode.ICP, {"country": dest, "vat_number": number})
+                return RegimeDecision(VatRegime.EU_B2B, seller, reason, vat_number_valid=True)
+            assert problem is not None
+            facts = {"vat_number": number, "country": dest, **problem.params, "problem": problem.code}
             if strict_icp:
-                raise RuleError(
-                    "icp_vat_number_invalid",
-                    f"{why}: an intra-community supply at 0% needs a valid VAT number",
-                    suggestion="correct the customer's VAT number in the shop (prefix and digits), or turn "
-                    "off strict ICP checks to charge VAT as for a consumer",
-                    field="customer.vat_number",
-                )
-            fallback_note = f"invalid VAT number ({why}), treated as a consumer"
+                raise RuleError(RuleCode.ICP_VAT_NUMBER_INVALID, facts, field="customer.vat_number")
+            fallback = Outcome(RegimeCode.INVALID_VAT_NUMBER, facts)
+    return _consumer_sale(seller, dest, on, oss_registered, fallback, number_valid)
 
-    prefix = f"{fallback_note}; " if fallback_note else ""
+
+def _consumer_sale(
+    seller: str,
+    dest: str,
+    on: dt.date,
+    oss_registered: bool,
+    fallback: Outcome | None,
+    number_valid: bool | None,
+) -> RegimeDecision:
+    """An EU consumer sale (step 5): OSS at ``dest`` rates, or domestic when OSS does not apply.
+
+    With ``fallback`` (a business without a valid VAT number) the reason is the fallback's code,
+    completed with whose VAT applies and the consumer reason it replaces.
+    """
     if oss_registered and on >= vat.OSS_START:
-        return RegimeDecision(
-            VatRegime.EU_B2C_OSS,
-            dest,
-            f"{prefix}EU consumer in {dest}: OSS distance sale at {dest} rates",
-            vat_number_valid=number_valid,
-        )
-    why_domestic = "before OSS (2021-07-01)" if oss_registered else "seller not registered for OSS"
-    return RegimeDecision(
-        VatRegime.DOMESTIC,
-        seller,
-        f"{prefix}EU consumer in {dest}, {why_domestic}: {seller} VAT",
-        vat_number_valid=number_valid,
-    )
+        regime, vat_country, code = VatRegime.EU_B2C_OSS, dest, RegimeCode.OSS_CONSUMER
+    else:
+        regime, vat_country = VatRegime.DOMESTIC, seller
+        code = RegimeCode.DOMESTIC_BEFORE_OSS if oss_registered else RegimeCode.DOMESTIC_NOT_OSS
+    params = {"country": dest} if code == RegimeCode.OSS_CONSUMER else {"country": dest, "seller": seller}
+    reason = Outcome(code, params)
+    if fallback is not None:
+        facts = {**fallback.params, "seller": seller, "vat_country": vat_country, "consumer_reason": code}
+        reason = Outcome(fallback.code, facts)
+    return RegimeDecision(regime, vat_country, reason, vat_number_valid=number_valid)

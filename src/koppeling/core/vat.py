@@ -54,7 +54,20 @@ _ALIASES = MappingProxyType({"EL": "GR", "UK": "GB"})
 
 
 class VatDataError(LookupError):
-    """The rate data cannot answer: unknown country or category, or a date outside the data."""
+    """The rate data cannot answer: unknown country or category, or a date outside the data.
+
+    The message is for developers; ``country``, ``on`` and ``category`` are the facts of the
+    question that could not be answered (empty / ``None`` where not known), for the rule errors
+    that the invoicing rules raise from it.
+    """
+
+    def __init__(
+        self, message: str, *, country: str = "", on: dt.date | None = None, category: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.country = country
+        self.on = on
+        self.category = category
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +169,7 @@ def _country(country: str) -> _Country:
     try:
         return _data()[1][code]
     except KeyError:
-        raise VatDataError(f"no VAT rates known for country {country!r}") from None
+        raise VatDataError(f"no VAT rates known for country {country!r}", country=code) from None
 
 
 def country_name(country: str) -> str:
@@ -196,7 +209,9 @@ def rates_on(country: str, on: dt.date) -> list[VatRate]:
     if on < item.data_from:
         raise VatDataError(
             f"VAT rates for {item.code} are recorded from {item.data_from.isoformat()} on; "
-            f"{on.isoformat()} is earlier"
+            f"{on.isoformat()} is earlier",
+            country=item.code,
+            on=on,
         )
     return [rate for rate in item.rates if rate.applies_on(on)]
 
@@ -211,14 +226,28 @@ def rate_for(country: str, category: str, on: dt.date) -> Decimal:
     Decimal('5')
     """
     if category not in CATEGORIES:
-        raise VatDataError(f"unknown VAT category {category!r}; use one of {', '.join(CATEGORIES)}")
+        raise VatDataError(
+            f"unknown VAT category {category!r}; use one of {', '.join(CATEGORIES)}",
+            country=normalize_country(country),
+            on=on,
+            category=category,
+        )
     matches = {rate.rate for rate in rates_on(country, on) if rate.category == category}
+    code = normalize_country(country)
     if not matches:
         raise VatDataError(
-            f"no {category!r} rate recorded for {normalize_country(country)} on {on.isoformat()}"
+            f"no {category!r} rate recorded for {code} on {on.isoformat()}",
+            country=code,
+            on=on,
+            category=category,
         )
     if len(matches) > 1:  # a data error: caught by the data tests, never guessed around
-        raise VatDataError(f"ambiguous {category!r} rate for {country} on {on}: {sorted(matches)}")
+        raise VatDataError(
+            f"ambiguous {category!r} rate for {country} on {on}: {sorted(matches)}",
+            country=code,
+            on=on,
+            category=category,
+        )
     return matches.pop()
 
 

@@ -1,4 +1,9 @@
-"""Admin: connections and links can be created here (credentials entered, stored encrypted)."""
+"""Admin: for operators (superusers) only. The ledger and its history are read-only here.
+
+Shop owners and bookkeepers work in the web app, which is scoped to their organisation; the admin
+sees every tenant, so it is closed to anyone but superusers, and it can never edit or delete a
+ledger row (deleting one would let an order be booked twice).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,18 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from koppeling.connectors.registry import systems
 
-from .models import ActivityEvent, Alert, Connection, Link, Organisation, Run, SyncRecord
+from .models import ActivityEvent, Alert, Connection, Flow, Link, Organisation, Run, SyncRecord
+
+
+def _operators_only(request: HttpRequest) -> bool:
+    return bool(request.user.is_active and request.user.is_superuser)
+
+
+admin.site.has_permission = _operators_only  # type: ignore[method-assign]
 
 
 @admin.register(Organisation)
@@ -25,8 +38,8 @@ class ConnectionForm(forms.ModelForm):
         label="Credentials",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text='JSON, e.g. {"token": "...", "partner_token": "..."}. Leave empty to keep the stored ones; '
-        "they are stored encrypted and never shown again.",
+        help_text='JSON, e.g. {"token": "..."}. Only the fields you enter are replaced; the others are '
+        "kept. They are stored encrypted and never shown again.",
     )
 
     class Meta:
@@ -47,12 +60,14 @@ class ConnectionForm(forms.ModelForm):
             raise forms.ValidationError(f"Not valid JSON: {exc}") from exc
         if not isinstance(value, dict):
             raise forms.ValidationError("Expected an object of name: value")
-        return {str(k): str(v) for k, v in value.items()}
+        return {str(k): str(v) for k, v in value.items() if str(v)}
 
     def save(self, commit: bool = True) -> Connection:
         instance = super().save(commit=False)
-        if self.cleaned_data.get("credentials_json") is not None:
-            instance.credentials = self.cleaned_data["credentials_json"]
+        entered = self.cleaned_data.get("credentials_json")
+        if entered:
+            current = instance.credentials if instance.credentials_encrypted else {}
+            instance.credentials = {**current, **entered}
         if commit:
             instance.save()
         return instance
@@ -69,30 +84,60 @@ class ConnectionAdmin(admin.ModelAdmin):
         return ", ".join(f"{k}={v}" for k, v in obj.masked_credentials().items()) or "—"
 
 
+class FlowInline(admin.TabularInline):
+    model = Flow
+    extra = 0
+    fields = ("kind", "source", "target", "status", "schedule_minutes", "daily_at", "next_run_at")
+
+
 @admin.register(Link)
 class LinkAdmin(admin.ModelAdmin):
     list_display = ("name", "organisation", "source", "target", "status", "last_run_at")
     list_filter = ("status",)
+    inlines = [FlowInline]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is looked at, never edited: no add, change or delete."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(SyncRecord)
-class SyncRecordAdmin(admin.ModelAdmin):
-    list_display = ("source_number", "link", "state", "reason_code", "target_number", "updated_at")
-    list_filter = ("state", "reason_code", "link")
+class SyncRecordAdmin(ReadOnlyAdmin):
+    list_display = ("source_number", "link", "flow", "state", "reason_code", "target_number", "updated_at")
+    list_filter = ("state", "reason_code")
     search_fields = ("source_number", "source_id", "target_number")
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
-    list_display = ("link", "kind", "status", "started_at", "fetched", "pushed", "failed", "api_calls")
+class RunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "link",
+        "flow",
+        "kind",
+        "status",
+        "started_at",
+        "fetched",
+        "pushed",
+        "failed",
+        "api_calls",
+    )
 
 
 @admin.register(ActivityEvent)
-class ActivityEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "link", "level", "code", "message")
+class ActivityEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "link", "level", "code")
     list_filter = ("level", "code")
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
-    list_display = ("link", "kind", "opened_at", "closed_at", "notified_at")
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ("link", "kind", "code", "opened_at", "closed_at", "notified_at")

@@ -1,5 +1,5 @@
 """Configuration as code: ``koppeling apply FILE.toml`` creates or updates an organisation's
-connections and links. Secrets never live in the file: it names environment variables.
+connections, links and their flows. Secrets never live in the file: it names environment variables.
 
 Example::
 
@@ -20,16 +20,25 @@ Example::
     [links.shop-to-books]
     source = "shop"
     target = "books"
-    schedule_minutes = 60
-    [links.shop-to-books.settings]
+
+    [links.shop-to-books.flows.orders_to_invoices]      # the key is the flow kind (or set kind = …)
+    schedule_minutes = 60                               # or daily_at = "06:00"
+    [links.shop-to-books.flows.orders_to_invoices.settings]
     statuses = ["3", "6", "7"]
+    order_prefix = "WA"
+    [links.shop-to-books.flows.orders_to_invoices.target_settings]
     accounts = { paypal = "2", "*" = "1" }
     cost_centers = { "*" = "1" }
-    order_prefix = "WA"
+
+A link written the first landing's way (``schedule_minutes`` and ``[links.X.settings]`` on the link)
+still works: it becomes its one "orders → invoices" flow, the Acumulus part of its settings moved
+to the flow's target settings. Every problem of the file is reported at once, with its location;
+nothing is changed unless all is well.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -39,11 +48,13 @@ from typing import Any
 from django.db import transaction
 from django.utils.text import slugify
 
-from koppeling.connectors.base import SourceConnector, TargetConnector
 from koppeling.connectors.registry import connector_class
 
-from .link_settings import LinkSettings, SettingsError
-from .models import Connection, Link, Organisation
+from .flow_settings import SettingsError, split_v1
+from .flowkinds import KINDS, kind_of, settings_for
+from .models import Connection, Flow, FlowStatus, Link, Organisation
+
+__all__ = ["ApplyError", "ApplyResult", "apply_config", "load"]
 
 
 class ApplyError(ValueError):
@@ -61,6 +72,19 @@ class ApplyResult:
     updated: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _FlowSpec:
+    key: str
+    kind: str
+    source: str
+    target: str
+    settings: dict[str, Any]
+    target_settings: dict[str, Any]
+    schedule_minutes: int = 60
+    daily_at: dt.time | None = None
+    status: str = FlowStatus.ACTIVE
+
+
 def load(path: str | Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
@@ -71,91 +95,203 @@ def load(path: str | Path) -> dict[str, Any]:
         raise ApplyError([f"{path}: {exc.strerror}"]) from exc
 
 
-def apply_config(
-    data: dict[str, Any], *, env: dict[str, str] | None = None, source: str = "file"
-) -> ApplyResult:
-    env = dict(os.environ) if env is None else env
-    problems: list[str] = []
-    org_data = data.get("organisation") or {}
-    if not org_data.get("name"):
-        problems.append(f"{source}: [organisation] needs a name")
-    connections = data.get("connections") or {}
-    links = data.get("links") or {}
-    resolved_creds: dict[str, dict[str, str] | None] = {}
-    for key, conn in connections.items():
-        where = f"{source}: [connections.{key}]"
-        system = conn.get("system", "")
+def _table(value: Any, where: str, problems: list[str]) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(f"{where}: expected a table, got {type(value).__name__}")
+        return {}
+    return value
+
+
+def _schedule(spec: dict[str, Any], where: str, problems: list[str]) -> tuple[int, dt.time | None]:
+    minutes = spec.get("schedule_minutes", 60)
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 7 * 24 * 60:
+        problems.append(f"{where}.schedule_minutes: expected a whole number of minutes from 1 to 10080")
+        minutes = 60
+    daily = spec.get("daily_at")
+    at: dt.time | None = None
+    if daily is not None:
+        if isinstance(daily, dt.time):
+            at = daily
+        else:
+            try:
+                at = dt.time.fromisoformat(str(daily))
+            except ValueError:
+                problems.append(f"{where}.daily_at: {daily!r} is not a time (HH:MM)")
+    return minutes, at
+
+
+def _flow_specs(key: str, link: dict[str, Any], where: str, problems: list[str]) -> list[_FlowSpec]:
+    flows = _table(link.get("flows"), f"{where}.flows", problems)
+    specs: list[_FlowSpec] = []
+    if not flows:  # the first landing's shape: one orders → invoices flow
+        generic, target = split_v1(_table(link.get("settings"), f"{where}.settings", problems))
+        minutes, at = _schedule(link, where, problems)
+        specs.append(
+            _FlowSpec(
+                "orders_to_invoices",
+                "orders_to_invoices",
+                link.get("source", ""),
+                link.get("target", ""),
+                generic,
+                target,
+                minutes,
+                at,
+            )
+        )
+        return specs
+    for flow_key, raw in flows.items():
+        fwhere = f"{where}.flows.{flow_key}"
+        spec = _table(raw, fwhere, problems)
+        kind = str(spec.get("kind", flow_key))
+        if kind not in KINDS:
+            problems.append(f"{fwhere}: unknown flow kind {kind!r}; known: {', '.join(KINDS)}")
+            continue
+        minutes, at = _schedule(spec, fwhere, problems)
+        status = str(spec.get("status", FlowStatus.ACTIVE))
+        if status not in FlowStatus.values:
+            problems.append(f"{fwhere}.status: expected one of {', '.join(FlowStatus.values)}")
+        specs.append(
+            _FlowSpec(
+                flow_key,
+                kind,
+                str(spec.get("source", link.get("source", ""))),
+                str(spec.get("target", link.get("target", ""))),
+                _table(spec.get("settings"), f"{fwhere}.settings", problems),
+                _table(spec.get("target_settings"), f"{fwhere}.target_settings", problems),
+                minutes,
+                at,
+                status,
+            )
+        )
+    return specs
+
+
+def _check_flow(spec: _FlowSpec, connections: dict[str, Any], where: str, problems: list[str]) -> None:
+    kind = kind_of(spec.kind)
+    classes = {}
+    for end, capability in (("source", kind.reads), ("target", kind.writes)):
+        name = getattr(spec, end)
+        if name not in connections:
+            problems.append(f"{where}: {end} = {name!r} is not a connection in this file")
+            continue
         try:
-            cls = connector_class(system)
+            cls = connector_class(str(connections[name].get("system", "")))
+        except KeyError:
+            continue  # reported with the connection
+        if capability not in cls.capabilities():
+            problems.append(
+                f"{where}: {end} = {name!r} is a {cls.label} connection, which cannot do {capability.value}"
+            )
+            continue
+        classes[end] = cls
+    try:
+        settings_for(kind, classes.get("target"), spec.settings, spec.target_settings)
+    except SettingsError as exc:
+        problems.extend(f"{where}.{k}: {v}" for k, v in exc.problems.items())
+
+
+def _resolve_connections(data: dict[str, Any], env: dict[str, str], source: str, problems: list[str]):
+    connections = _table(data.get("connections"), f"{source}: [connections]", problems)
+    resolved: dict[str, dict[str, str] | None] = {}
+    for key, raw in connections.items():
+        where = f"{source}: [connections.{key}]"
+        conn = _table(raw, where, problems)
+        connections[key] = conn
+        try:
+            cls = connector_class(str(conn.get("system", "")))
         except KeyError as exc:
             problems.append(f"{where}: {exc.args[0]}")
             continue
         names = conn.get("credentials_env")
         if names is None:
-            resolved_creds[key] = None
+            resolved[key] = None
             continue
+        names = _table(names, f"{where}.credentials_env", problems)
         creds: dict[str, str] = {}
         for field_name, var in names.items():
-            if var not in env:
+            if str(var) not in env:
                 problems.append(f"{where}: environment variable {var} (for {field_name}) is not set")
             else:
-                creds[field_name] = env[var]
+                creds[field_name] = env[str(var)]
         missing = [f for f in cls.credential_fields if f not in names]
         if missing:
             problems.append(f"{where}: credentials_env lacks {', '.join(missing)}")
-        resolved_creds[key] = creds
-    for key, link in links.items():
+        resolved[key] = creds
+    return connections, resolved
+
+
+def apply_config(
+    data: dict[str, Any], *, env: dict[str, str] | None = None, source: str = "file"
+) -> ApplyResult:
+    env = dict(os.environ) if env is None else env
+    problems: list[str] = []
+    org_data = _table(data.get("organisation"), f"{source}: [organisation]", problems)
+    if not org_data.get("name"):
+        problems.append(f"{source}: [organisation] needs a name")
+    connections, resolved = _resolve_connections(data, env, source, problems)
+    links = _table(data.get("links"), f"{source}: [links]", problems)
+    plans: dict[str, tuple[dict[str, Any], list[_FlowSpec]]] = {}
+    for key, raw in links.items():
         where = f"{source}: [links.{key}]"
-        for end, role in (("source", SourceConnector), ("target", TargetConnector)):
-            name = link.get(end)
-            if name not in connections:
-                problems.append(f"{where}: {end} = {name!r} is not a connection in this file")
-                continue
-            try:
-                cls = connector_class(connections[name].get("system", ""))
-            except KeyError:
-                continue  # reported with the connection
-            if not issubclass(cls, role):
-                problems.append(
-                    f"{where}: {end} = {name!r} is a {cls.label} connection, which cannot be a {end}"
-                )
-        try:
-            LinkSettings.from_dict(link.get("settings") or {})
-        except SettingsError as exc:
-            problems.extend(f"{where}.settings.{k}: {v}" for k, v in exc.problems.items())
+        link = _table(raw, where, problems)
+        for end in ("source", "target"):
+            if link.get(end) not in connections:
+                problems.append(f"{where}: {end} = {link.get(end)!r} is not a connection in this file")
+        specs = _flow_specs(key, link, where, problems)
+        for spec in specs:
+            _check_flow(spec, connections, f"{where}.flows.{spec.key}", problems)
+        plans[key] = (link, specs)
     if problems:
         raise ApplyError(problems)
+    return _write(org_data, connections, resolved, plans)
 
-    with transaction.atomic():
-        slug = org_data.get("slug") or slugify(org_data["name"])
-        org, created = Organisation.objects.get_or_create(slug=slug, defaults={"name": org_data["name"]})
-        result = ApplyResult(org)
-        org.name = org_data["name"]
-        org.notify_email = org_data.get("notify_email", org.notify_email)
-        org.save()
-        (result.created if created else result.updated).append(f"organisation {slug}")
-        by_key: dict[str, Connection] = {}
-        for key, conn in connections.items():
-            obj, created = Connection.objects.get_or_create(
-                organisation=org, name=conn.get("name", key), defaults={"system": conn["system"]}
-            )
-            obj.system = conn["system"]
-            obj.base_url = conn.get("base_url", "")
-            obj.options = conn.get("options", {})
-            if resolved_creds.get(key) is not None:
-                obj.credentials = resolved_creds[key]
-            obj.save()
-            by_key[key] = obj
-            (result.created if created else result.updated).append(f"connection {obj.name}")
-        for key, link in links.items():
-            obj, created = Link.objects.get_or_create(
-                organisation=org,
-                name=link.get("name", key),
-                defaults={"source": by_key[link["source"]], "target": by_key[link["target"]]},
-            )
-            obj.source, obj.target = by_key[link["source"]], by_key[link["target"]]
-            obj.settings = {"version": 1, **(link.get("settings") or {})}
-            obj.schedule_minutes = int(link.get("schedule_minutes", 60))
-            obj.save()
-            (result.created if created else result.updated).append(f"link {obj.name}")
+
+@transaction.atomic
+def _write(org_data, connections, resolved, plans) -> ApplyResult:
+    slug = org_data.get("slug") or slugify(org_data["name"])
+    org, created = Organisation.objects.get_or_create(slug=slug, defaults={"name": org_data["name"]})
+    result = ApplyResult(org)
+    org.name = org_data["name"]
+    org.notify_email = org_data.get("notify_email", org.notify_email)
+    org.save()
+    (result.created if created else result.updated).append(f"organisation {slug}")
+    by_key: dict[str, Connection] = {}
+    for key, conn in connections.items():
+        obj, created = Connection.objects.get_or_create(
+            organisation=org, name=conn.get("name", key), defaults={"system": conn["system"]}
+        )
+        obj.system = conn["system"]
+        obj.base_url = conn.get("base_url", "")
+        obj.options = conn.get("options", {})
+        if resolved.get(key) is not None:
+            obj.credentials = resolved[key]
+        obj.save()
+        by_key[key] = obj
+        (result.created if created else result.updated).append(f"connection {obj.name}")
+    for key, (link, specs) in plans.items():
+        obj, created = Link.objects.get_or_create(
+            organisation=org,
+            name=link.get("name", key),
+            defaults={"source": by_key[link["source"]], "target": by_key[link["target"]]},
+        )
+        obj.source, obj.target = by_key[link["source"]], by_key[link["target"]]
+        obj.save()
+        (result.created if created else result.updated).append(f"link {obj.name}")
+        for spec in specs:
+            _write_flow(obj, spec, by_key, result)
     return result
+
+
+def _write_flow(link: Link, spec: _FlowSpec, by_key: dict[str, Connection], result: ApplyResult) -> None:
+    source, target = by_key[spec.source], by_key[spec.target]
+    flow, created = Flow.objects.get_or_create(
+        link=link, kind=spec.kind, source=source, defaults={"target": target}
+    )
+    flow.target = target
+    flow.settings = {"version": 2, **{k: v for k, v in spec.settings.items() if k != "version"}}
+    flow.target_settings = {"version": 1, **{k: v for k, v in spec.target_settings.items() if k != "version"}}
+    flow.schedule_minutes, flow.daily_at, flow.status = spec.schedule_minutes, spec.daily_at, spec.status
+    flow.save()
+    (result.created if created else result.updated).append(f"flow {link.name}: {spec.kind}")

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from koppeling.connectors.base import ConnectionConfig, Connector, SourceConnector, TargetConnector
+from koppeling.connectors.base import Capability, ConnectionConfig, Connector
 from koppeling.connectors.http import CallCounter, make_client
 from koppeling.connectors.registry import connector_class
 
 from .models import Connection
 
+__all__ = ["CapabilityMissing", "build_connector"]
 
-def build_connector(connection: Connection, counter: CallCounter | None = None) -> Connector:
+
+class CapabilityMissing(TypeError):
+    """The connection's system cannot do what a flow asks of it."""
+
+
+def build_connector(
+    connection: Connection, counter: CallCounter | None = None, *, needs: Capability | None = None
+) -> Connector:
     cls = connector_class(connection.system)
+    if needs is not None and needs not in cls.capabilities():
+        raise CapabilityMissing(f"{cls.label} cannot do {needs.value}")
     base_url = connection.base_url or cls.default_base_url
     config = ConnectionConfig(
         system=connection.system,
@@ -19,17 +29,3 @@ def build_connector(connection: Connection, counter: CallCounter | None = None) 
         options=connection.options or {},
     )
     return cls(config, make_client(base_url, counter=counter))
-
-
-def build_source(connection: Connection, counter: CallCounter | None = None) -> SourceConnector:
-    connector = build_connector(connection, counter)
-    if not isinstance(connector, SourceConnector):
-        raise TypeError(f"{connection} cannot be a source")
-    return connector
-
-
-def build_target(connection: Connection, counter: CallCounter | None = None) -> TargetConnector:
-    connector = build_connector(connection, counter)
-    if not isinstance(connector, TargetConnector):
-        raise TypeError(f"{connection} cannot be a target")
-    return connector

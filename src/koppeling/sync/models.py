@@ -1,7 +1,14 @@
-"""The engine's state. The ledger (``SyncRecord``) is the product's memory of what was pushed.
+"""The runtime's state. The ledger (``SyncRecord``) is the product's memory of what was pushed.
 
-``(link, object_type, source_id)`` is unique: that constraint, plus a claim taken in its own
-transaction before the target is called, is what makes a sale become exactly one invoice.
+A **link** joins two connections of one organisation; its **flows** say what moves between them
+(orders → invoices, credit orders → credit notes, products, stock, customers, orders → a daily
+batch), each with its own kind, settings, schedule, status and cursor. ``(flow, object_type,
+source_id)`` is unique: that constraint, plus a claim taken in its own transaction before the
+target is called, is what makes a sale become exactly one invoice. Only ``sync.ledger`` writes a
+ledger row's ``state``.
+
+Nothing here stores prose for people: outcomes are codes with parameters (``params``), rendered in
+the reader's language when shown (``sync.outcomes``).
 """
 
 from __future__ import annotations
@@ -71,17 +78,19 @@ class LinkStatus(models.TextChoices):
 
 
 class Link(models.Model):
-    """A source connection feeding a target connection, with its import conditions and mapping."""
+    """Two connections of one organisation; ``source``/``target`` name its main direction.
+
+    A link is paused as a whole when one of its connections' credentials are refused (every
+    flow over it would fail the same way); its flows are paused or disabled one by one.
+    """
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="links")
     name = models.CharField(max_length=200)
     source = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="links_out")
     target = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="links_in")
-    settings = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=LinkStatus.choices, default=LinkStatus.ACTIVE)
-    paused_reason = models.TextField(blank=True)
-    schedule_minutes = models.PositiveIntegerField(default=60)
-    next_run_at = models.DateTimeField(null=True, blank=True)
+    paused_code = models.CharField(max_length=80, blank=True)
+    paused_params = models.JSONField(default=dict, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -94,14 +103,53 @@ class Link(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .link_settings import LinkSettings, SettingsError
-
         if self.source_id and self.target_id and self.source.organisation_id != self.target.organisation_id:
             raise ValidationError(_("Source and target must belong to the same organisation."))
-        try:
-            LinkSettings.from_dict(self.settings or {})
-        except SettingsError as exc:
-            raise ValidationError({"settings": exc.problems}) from exc
+
+
+class FlowStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    DISABLED = "disabled", _("Disabled")
+
+
+class Flow(models.Model):
+    """What moves over a link: one kind (``sync.flowkinds``), one direction, its own settings.
+
+    ``settings`` are the kind's generic settings, ``target_settings`` the target system's own
+    (ledger accounts, cost centers …); both JSON with a ``version``. The schedule is every
+    ``schedule_minutes`` or, with ``daily_at``, once a day at that local time.
+    """
+
+    link = models.ForeignKey(Link, on_delete=models.CASCADE, related_name="flows")
+    kind = models.CharField(max_length=50)
+    source = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="flows_out")
+    target = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="flows_in")
+    settings = models.JSONField(default=dict, blank=True)
+    target_settings = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=FlowStatus.choices, default=FlowStatus.ACTIVE)
+    schedule_minutes = models.PositiveIntegerField(default=60)
+    daily_at = models.TimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    #: rate limits: when the next push may go, how many wait, when all of them should be done
+    waiting_until = models.DateTimeField(null=True, blank=True)
+    backlog = models.PositiveIntegerField(default=0)
+    backlog_eta = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["link", "kind", "source"], name="uniq_flow_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.link.name}: {self.kind}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        ends = {self.link.source_id, self.link.target_id}
+        if self.source_id not in ends or self.target_id not in ends or self.source_id == self.target_id:
+            raise ValidationError(_("A flow runs between the two connections of its link."))
 
 
 class RecordState(models.TextChoices):
@@ -111,74 +159,105 @@ class RecordState(models.TextChoices):
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped by the import conditions")
     NEEDS_REVIEW = "needs_review", _("Needs review")
+    IGNORED = "ignored", _("Ignored")
 
 
 class ReasonCode(models.TextChoices):
-    """Every outcome other than "pushed" has a code the dashboard can filter on (libAcumulus)."""
+    """Why a record is not (yet) pushed: the dashboard filters on it (libAcumulus's codes)."""
 
     STATUS_NOT_SELECTED = "status_not_selected", _("Order status not selected for import")
     PAYMENT_METHOD_NOT_SELECTED = "payment_method_not_selected", _("Payment method not selected")
     COUNTRY_NOT_SELECTED = "country_not_selected", _("Country not selected")
     BEFORE_START_DATE = "before_start_date", _("Order is older than the import start date")
+    BEFORE_START_NUMBER = "before_start_number", _("Order number is below the import start number")
     CURRENCY_NOT_SUPPORTED = "currency_not_supported", _("Currency not supported")
-    SOURCE_DATA = "source_data", _("The shop's order data could not be read")
-    RULE = "rule", _("The order cannot become a correct invoice")
-    TARGET_REJECTED = "target_rejected", _("The accounting package refused the invoice")
+    CREDIT_ORDER = "credit_order", _("Credit order: handled by the credit-note flow")
+    NOT_A_CREDIT = "not_a_credit", _("Not a credit order")
+    SOURCE_DATA = "source_data", _("The source's data could not be read")
+    RULE = "rule", _("The record cannot become a correct document")
+    TARGET_REJECTED = "target_rejected", _("The target system refused it")
     TRANSIENT = "transient", _("Temporary problem, will retry")
+    RATE_LIMITED = "rate_limited", _("Waiting for the target's rate limit")
     GAVE_UP = "gave_up", _("Temporary problem persisted; retries exhausted")
     INTERRUPTED = "interrupted", _("Push interrupted; outcome unknown")
-    CHANGED_AFTER_BOOKING = "changed_after_booking", _("Order changed in the shop after it was booked")
+    CHANGED_AFTER_BOOKING = "changed_after_booking", _("Changed in the source after it was booked")
+    IGNORED_BY_PERSON = "ignored_by_person", _("Ignored by a person")
+
+
+class ReconcileStatus(models.TextChoices):
+    NONE = "", _("Not checked yet")
+    OK = "ok", _("Matches")
+    MISMATCH = "mismatch", _("Differs")
+    UNAVAILABLE = "unavailable", _("Could not be read back")
 
 
 class SyncRecord(models.Model):
-    """The ledger: one row per (link, object type, source id)."""
+    """The ledger: one row per (flow, object type, source id). State changes: ``sync.ledger``."""
 
     link = models.ForeignKey(Link, on_delete=models.CASCADE, related_name="records")
+    flow = models.ForeignKey(Flow, on_delete=models.PROTECT, related_name="records")
     object_type = models.CharField(max_length=30, default="order")
     source_id = models.CharField(max_length=100)
     source_number = models.CharField(max_length=100, blank=True)
     reference = models.CharField(max_length=120, blank=True, help_text=_("What the target knows it by"))
     state = models.CharField(max_length=20, choices=RecordState.choices, default=RecordState.PENDING)
+    #: why it is not pushed (ReasonCode), the specific outcome code, and its parameters
     reason_code = models.CharField(max_length=40, blank=True)
-    error_code = models.CharField(max_length=80, blank=True, help_text=_("The system's own error code"))
-    message = models.TextField(blank=True)
-    suggestion = models.TextField(blank=True)
+    error_code = models.CharField(max_length=80, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    #: warnings computed on the way (codes with parameters), shown with the record
+    warnings = models.JSONField(default=list, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True)
     booked_fingerprint = models.CharField(max_length=64, blank=True)
     changed_after_booking = models.BooleanField(default=False)
     source_status = models.CharField(max_length=50, blank=True)
     order_date = models.DateField(null=True, blank=True)
     amount_inc = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    #: what was sent (totals, customer) — compared with what the target read back
+    sent = models.JSONField(default=dict, blank=True)
     target_id = models.CharField(max_length=100, blank=True)
     target_number = models.CharField(max_length=100, blank=True)
     target_token = models.CharField(max_length=100, blank=True)
+    #: a record delivered inside a batch document points at the batch's own ledger row
+    batch = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="members"
+    )
     attempts = models.PositiveIntegerField(default=0)
     priority = models.IntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=120, blank=True)
     pushed_at = models.DateTimeField(null=True, blank=True)
+    reconcile_status = models.CharField(
+        max_length=20, choices=ReconcileStatus.choices, default=ReconcileStatus.NONE, blank=True
+    )
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    reconcile = models.JSONField(default=dict, blank=True)
     first_seen_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["link", "object_type", "source_id"], name="uniq_ledger_entry")
+            models.UniqueConstraint(fields=["flow", "object_type", "source_id"], name="uniq_ledger_entry")
         ]
         indexes = [
-            models.Index(fields=["link", "state", "next_attempt_at"], name="ledger_due"),
+            models.Index(fields=["flow", "state", "next_attempt_at"], name="ledger_due"),
             models.Index(fields=["link", "updated_at"], name="ledger_recent"),
+            models.Index(fields=["state", "claimed_at"], name="ledger_in_flight"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.link_id}:{self.object_type}:{self.source_id} [{self.state}]"
+        return f"{self.flow_id}:{self.object_type}:{self.source_id} [{self.state}]"
 
 
 class AttemptOutcome(models.TextChoices):
     SENDING = "sending", _("Sending")
     SUCCESS = "success", _("Success")
     TRANSIENT = "transient", _("Temporary failure")
+    RATE_LIMITED = "rate_limited", _("Rate limited")
     REJECTED = "rejected", _("Rejected")
+    UNCERTAIN = "uncertain", _("Outcome unknown")
     AUTH = "auth", _("Authentication failed")
     QUOTA = "quota", _("Quota reached")
 
@@ -189,7 +268,7 @@ class SyncAttempt(models.Model):
     An attempt left in ``sending`` tells recovery that the target may have booked it.
     """
 
-    #: chosen by the engine, so attempts can be written in one executemany before the calls
+    #: chosen by the runtime, so attempts can be written in one statement before the calls
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     record = models.ForeignKey(SyncRecord, on_delete=models.CASCADE, related_name="attempts_log")
     claim_token = models.UUIDField()
@@ -197,20 +276,20 @@ class SyncAttempt(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=AttemptOutcome.choices, default=AttemptOutcome.SENDING)
     status_code = models.PositiveIntegerField(null=True, blank=True)
-    detail = models.TextField(blank=True)
+    code = models.CharField(max_length=80, blank=True)
+    params = models.JSONField(default=dict, blank=True)
 
 
 class Cursor(models.Model):
-    """Where incremental fetching stands, per link and stream; versioned JSON (dlt style)."""
+    """Where incremental fetching stands, per flow and stream; versioned JSON (``sync.cursors``)."""
 
-    STATE_VERSION = 1
-    link = models.ForeignKey(Link, on_delete=models.CASCADE, related_name="cursors")
-    stream = models.CharField(max_length=50, default="orders")
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="cursors")
+    stream = models.CharField(max_length=50, default="changed")
     state = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["link", "stream"], name="uniq_cursor")]
+        constraints = [models.UniqueConstraint(fields=["flow", "stream"], name="uniq_cursor")]
 
 
 class RunKind(models.TextChoices):
@@ -219,6 +298,7 @@ class RunKind(models.TextChoices):
     SWEEP = "sweep", _("Reconciliation sweep")
     ORDER = "order", _("Single order")
     BACKFILL = "backfill", _("Backfill")
+    MIGRATION = "migration", _("Migration")
 
 
 class RunStatus(models.TextChoices):
@@ -230,19 +310,26 @@ class RunStatus(models.TextChoices):
 
 class Run(models.Model):
     link = models.ForeignKey(Link, on_delete=models.CASCADE, related_name="runs")
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=20, choices=RunKind.choices, default=RunKind.SCHEDULED)
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.RUNNING)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=120, blank=True)
     fetched = models.PositiveIntegerField(default=0)
     pushed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
+    deferred = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=80, blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["link", "-started_at"], name="run_recent")]
+        indexes = [
+            models.Index(fields=["link", "-started_at"], name="run_recent"),
+            models.Index(fields=["flow", "-started_at"], name="run_flow_recent"),
+        ]
 
 
 class ActivityLevel(models.TextChoices):
@@ -256,11 +343,12 @@ class ActivityEvent(models.Model):
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="activity")
     link = models.ForeignKey(Link, on_delete=models.CASCADE, null=True, blank=True, related_name="activity")
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, null=True, blank=True, related_name="activity")
     run = models.ForeignKey(Run, on_delete=models.SET_NULL, null=True, blank=True)
     record = models.ForeignKey(SyncRecord, on_delete=models.SET_NULL, null=True, blank=True)
     level = models.CharField(max_length=10, choices=ActivityLevel.choices, default=ActivityLevel.INFO)
-    code = models.CharField(max_length=60)
-    message = models.TextField()
+    code = models.CharField(max_length=80)
+    params = models.JSONField(default=dict, blank=True)
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -269,14 +357,18 @@ class AlertKind(models.TextChoices):
     AUTH = "auth", _("Credentials refused")
     QUOTA = "quota", _("Account limit reached")
     UNREACHABLE = "unreachable", _("Unreachable for several runs")
+    RECONCILIATION = "reconciliation", _("Booked documents differ from the source")
 
 
 class Alert(models.Model):
     """One open problem per (link, kind): the e-mail goes out when it opens, not per order."""
 
     link = models.ForeignKey(Link, on_delete=models.CASCADE, related_name="alerts")
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
     kind = models.CharField(max_length=20, choices=AlertKind.choices)
-    message = models.TextField()
+    code = models.CharField(max_length=80, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    paused = models.BooleanField(default=False)
     opened_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
@@ -287,3 +379,11 @@ class Alert(models.Model):
                 fields=["link", "kind"], condition=models.Q(closed_at__isnull=True), name="one_open_alert"
             )
         ]
+
+
+class RateLimitHold(models.Model):
+    """A remote said "too many" (429): no worker calls that account's limit before ``until``."""
+
+    key = models.CharField(max_length=200, unique=True)
+    until = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)

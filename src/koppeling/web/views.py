@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,9 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from koppeling.sync import alerts
+from koppeling.sync.flowkinds import KINDS
 from koppeling.sync.models import Link, RecordState, Run, SyncRecord
 from koppeling.sync.review import mark_booked, retry_record
-from koppeling.sync.tasks import enqueue_on_commit, push_order_now, sync_link
+from koppeling.sync.tasks import enqueue_on_commit, push_record_now, sync_link
 
 
 def _links(request: HttpRequest):
@@ -59,8 +61,12 @@ def link_detail(request: HttpRequest, pk: int) -> HttpResponse:
     records = link.records.select_related("link__target").order_by("-updated_at")
     if state:
         records = records.filter(state=state)
+    flows = list(link.flows.order_by("pk"))
+    for flow in flows:
+        flow.label = KINDS[flow.kind].label if flow.kind in KINDS else flow.kind
     context = {
         "link": link,
+        "flows": flows,
         "records": records[:200],
         "state": state,
         "states": RecordState.choices,
@@ -75,7 +81,7 @@ def link_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def link_sync(request: HttpRequest, pk: int) -> HttpResponse:
     link = get_object_or_404(_links(request), pk=pk)
-    enqueue_on_commit(sync_link, link.pk, "manual")
+    transaction.on_commit(lambda: sync_link(link.pk, "manual"))
     messages.success(request, _("Sync started for %(link)s.") % {"link": link.name})
     return redirect("web:link", pk=link.pk)
 
@@ -84,8 +90,8 @@ def link_sync(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def link_resume(request: HttpRequest, pk: int) -> HttpResponse:
     link = get_object_or_404(_links(request), pk=pk)
-    alerts.resume(link)
-    enqueue_on_commit(sync_link, link.pk, "manual")
+    alerts.resume(link, user=request.user.get_username())
+    transaction.on_commit(lambda: sync_link(link.pk, "manual"))
     messages.success(request, _("%(link)s resumed.") % {"link": link.name})
     return redirect("web:link", pk=link.pk)
 
@@ -97,8 +103,8 @@ def record_retry(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(_records(request).select_related("link"), pk=pk)
     # a record in review may already be booked: it goes again only on an explicit confirmation
     confirmed = request.POST.get("confirm_not_booked") == "1"
-    if retry_record(record, confirm_not_booked=confirmed):
-        enqueue_on_commit(push_order_now, record.link_id, record.source_id, priority=10)
+    if retry_record(record, confirm_not_booked=confirmed, user=request.user.get_username()):
+        enqueue_on_commit(push_record_now, record.flow_id, record.source_id, priority=10)
         messages.success(
             request, _("Order %(number)s queued with priority.") % {"number": record.source_number}
         )

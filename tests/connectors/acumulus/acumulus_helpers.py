@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import httpx
 
-from koppeling.connectors.acumulus.client import AcumulusTarget
+from koppeling.connectors.acumulus.client import AcumulusSettings, AcumulusTarget
 from koppeling.connectors.acumulus.simulator import AcumulusSimulator
 from koppeling.connectors.base import ConnectionConfig
+from koppeling.core.messages import Outcome, text_of
 from koppeling.core.models import Invoice, InvoiceLine, LineKind, Party, PaymentStatus, VatRegime
 from koppeling.core.money import round_cents
 
 BASE = "http://acumulus.sim/acumulus"
+
+#: what a flow into the simulator chooses: its account 1 and cost center 1
+SETTINGS = AcumulusSettings(accounts={"*": "1"}, cost_centers={"*": "1"})
+
+
+def missing_params(outcome: Outcome) -> set[str]:
+    """The placeholders of the code's registered text (and suggestion) that ``outcome`` does not fill.
+
+    Raises if the code has no registered text at all (it would be shown as the bare code).
+    """
+    text = text_of(outcome.code)
+    assert text is not None, f"no text registered for {outcome.code!r}"
+    return set(re.findall(r"%\((\w+)\)s", text.text + text.suggestion)) - set(outcome.params)
 
 
 def make_target(sim: AcumulusSimulator, credentials: dict | None = None, **options) -> AcumulusTarget:
@@ -51,7 +66,5 @@ def invoice(reference="WA0001", regime=VatRegime.DOMESTIC, lines=None, customer=
         payment_status=kwargs.pop("payment_status", PaymentStatus.PAID),
         payment_date=kwargs.pop("payment_date", dt.date(2026, 1, 15)),
         payment_method=kwargs.pop("payment_method", "iDEAL"),
-        account=kwargs.pop("account", "1"),
-        cost_center=kwargs.pop("cost_center", "1"),
         **kwargs,
     )

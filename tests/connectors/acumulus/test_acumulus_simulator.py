@@ -10,7 +10,7 @@ import pytest
 from acumulus_helpers import BASE, invoice, make_target
 from lxml import etree
 
-from koppeling.connectors.acumulus.client import (
+from koppeling.connectors.acumulus.api import (
     api_messages,
     as_list,
     build_message,
@@ -66,8 +66,9 @@ def test_normalise_real_samples_empty_values_and_unwrapped_lists():
     assert api_messages(parse_body(_json(403, NO_CONTRACT)), "error") == [
         ("403 Forbidden", "AF1001MCS", "Verplichte contract sectie ontbreekt")
     ]
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError) as info:
         validate_response(_json(403, NO_CONTRACT))
+    assert info.value.code == "acumulus_auth" and info.value.params["codetag"] == "AF1001MCS"
 
 
 def test_normalise_scalars_lists_and_nesting():
@@ -138,8 +139,9 @@ def test_simulator_invalid_xml_answers_xml_error(sim):
         f"{BASE}/stable/general/general_about.php", files={"xmlstring": (None, "<myxml><oops>")}
     )
     assert response.status_code == 400 and response.headers["content-type"].startswith("application/xml")
-    with pytest.raises(DataError):
+    with pytest.raises(DataError) as info:
         validate_response(response)
+    assert info.value.code == "acumulus_rejected" and info.value.params["codetag"] == "SIMXMLP01"
 
 
 def test_simulator_validation_collects_all_errors(sim):
@@ -172,7 +174,8 @@ def test_simulator_oss_rate_must_be_the_customers_country_rate(sim):
     french = Party(name="Marie", email="m@example.fr", country_code="FR")
     with pytest.raises(DataError) as info:
         target.push_invoice(invoice("WA-oss", VatRegime.EU_B2C_OSS, customer=french, lines=[line(rate="21")]))
-    assert info.value.code == "acumulus_SIMVATR01"
+    assert info.value.code == "acumulus_rejected" and info.value.params["codetag"] == "SIMVATR01"
+    assert "country FR" in info.value.params["remote"]
 
 
 def test_simulator_description_missing_gives_status_2_warning(sim):
@@ -191,11 +194,13 @@ def test_simulator_entry_delete_status_and_counters(sim):
     target = make_target(sim)
     pushed = target.push_invoice(invoice())
     assert target.delete_entry(pushed.target_id) == "removed"
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as info:
         target.delete_entry(pushed.target_id)  # already in that status: P2XFELO12
+    assert info.value.code == "acumulus_not_found" and info.value.params["codetag"] == "P2XFELO12"
     assert target.entry_info(pushed.target_id)["deleted"] != ""
-    with pytest.raises(DataError):
+    with pytest.raises(DataError) as bad:
         target.call("entry/entry_deletestatus_set", {"entryid": pushed.target_id, "entrydeletestatus": "5"})
+    assert bad.value.code == "acumulus_rejected" and bad.value.params["codetag"] == "XCM7ELO12"
     assert sim.requests["invoices/invoice_add"] == 1 and sim.requests["entry/entry_info"] == 1
     assert sim.request_count == 5
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from koppeling.connectors.base import ConnectionConfig
 from koppeling.connectors.mijnwebwinkel.client import MijnwebwinkelSource
 from koppeling.connectors.mijnwebwinkel.simulator import MijnwebwinkelSimulator
+from koppeling.core.messages import Outcome, text_of
 
 SAMPLES = Path("/work/shared/api-notes/samples")
 
@@ -27,6 +29,16 @@ def spec_example_order() -> dict:
 
     spec = yaml.safe_load(SPEC_PATH.read_text())
     return json.loads(json.dumps(spec["components"]["schemas"]["Order"]["example"], default=str))
+
+
+def missing_params(outcome: Outcome) -> set[str]:
+    """The placeholders of the code's registered text (and suggestion) that ``outcome`` does not fill.
+
+    Raises if the code has no registered text at all (it would be shown as the bare code).
+    """
+    text = text_of(outcome.code)
+    assert text is not None, f"no text registered for {outcome.code!r}"
+    return set(re.findall(r"%\((\w+)\)s", text.text + text.suggestion)) - set(outcome.params)
 
 
 class Clock:

@@ -8,12 +8,13 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from koppeling.connectors.base import ConnectionConfig
+from koppeling.connectors.base import Capability, ConnectionConfig, Fetched, FetchedOrder, Findability
 from koppeling.connectors.errors import (
     AuthError,
     ConnectorError,
     DataError,
     NotFound,
+    RateLimited,
     ResponseError,
     TransientError,
 )
@@ -28,7 +29,7 @@ from koppeling.connectors.mijnwebwinkel.translate import fingerprint
 from koppeling.connectors.registry import connector_class
 from koppeling.connectors.simserver import serve_wsgi
 
-from .conftest import make_source
+from .conftest import make_source, missing_params
 
 AMS = dt.timezone(dt.timedelta(hours=1))  # CET in winter: the seeded data lies in Jan/Feb
 
@@ -38,6 +39,9 @@ def test_registry_finds_the_source():
     assert cls is MijnwebwinkelSource
     assert cls.credential_fields == ("partner_token", "token")
     assert cls.default_base_url == "https://api.myonlinestore.com"
+    # a source: it reads orders, nothing is pushed into it
+    assert cls.capabilities() == {Capability.READS_ORDERS}
+    assert cls.findable is Findability.NONE and cls.cursor_ordered is False
 
 
 def test_check_and_statuses(source, sim):
@@ -54,7 +58,9 @@ def test_paging_over_more_than_100_orders(source, sim):
     fetched = list(source.fetch_changed(None))
     assert len(fetched) == 250
     assert [f.source_id for f in fetched] == [str(n) for n in sim.order_numbers()]
-    assert all(f.error is None and f.order is not None for f in fetched)
+    assert all(isinstance(f, Fetched) and f.error is None and f.order is not None for f in fetched)
+    assert all(f.item is f.order and f.number == f.source_id for f in fetched)
+    assert FetchedOrder is Fetched  # the old name still works
     assert sim.requests_by_path["/v1/orders"] == 3  # 100 + 100 + 50 (short page ends it)
 
 
@@ -119,8 +125,11 @@ def test_fetch_created_by_date(source, sim):
 def test_fetch_one_and_not_found(source):
     fetched = source.fetch_one("1001")
     assert fetched.order.number == "1001"
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as info:
         source.fetch_one("999999")
+    assert info.value.code == "not_found" and info.value.status_code == 404
+    assert "/v1/orders/999999" in info.value.params["what"] and "token=***" in info.value.params["what"]
+    assert "999999 not found" in info.value.params["remote"]
 
 
 def test_test_orders_are_excluded_unless_asked(clock):
@@ -136,10 +145,14 @@ def test_bad_store_token(sim):
     src = make_source(sim, credentials={"token": "wrong"})
     with pytest.raises(AuthError) as info:
         src.check()
-    assert "token" in info.value.message and "partner" not in info.value.message.split("refused")[1][:20]
+    # the shop's token is named as the culprit, not the partner token
+    assert info.value.code == "mww_token_refused" and info.value.status_code == 401
+    assert info.value.params["remote"] == "Unauthorized: Invalid store token"
+    assert not missing_params(info.value.outcome)
     assert "Instellingen" in info.value.suggestion
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError) as info2:
         list(src.fetch_changed(None))
+    assert info2.value.code == "mww_token_refused"
     assert src.statuses()  # the partner token alone still works
 
 
@@ -147,9 +160,11 @@ def test_bad_partner_token(sim):
     src = make_source(sim, credentials={"partner_token": "wrong"})
     with pytest.raises(AuthError) as info:
         src.check()
-    assert "partner token" in info.value.message
-    with pytest.raises(AuthError):
+    assert info.value.code == "mww_partner_token_refused"
+    assert "partner token" in info.value.params["remote"]
+    with pytest.raises(AuthError) as info2:
         src.statuses()
+    assert info2.value.code == "mww_partner_token_refused"
 
 
 def test_revoked_token_and_missing_credentials(sim):
@@ -158,21 +173,24 @@ def test_revoked_token_and_missing_credentials(sim):
     sim.revoke_token()
     with pytest.raises(AuthError) as info:
         list(src.fetch_created(dt.date(2025, 1, 1)))
-    assert "revoked" in info.value.message
+    assert info.value.code == "mww_token_refused" and "revoked" in info.value.params["remote"]
     src2 = make_source(sim, credentials={"token": ""})
     with pytest.raises(AuthError) as info2:
         src2.check()
-    assert info2.value.code == "credentials_missing"
+    assert info2.value.code == "credentials_missing" and info2.value.params["fields"] == "token"
+    assert not missing_params(info2.value.outcome)
 
 
 def test_429_with_retry_after_seconds_and_date(source, sim):
     sim.fail_next(429, retry_after=17)
-    with pytest.raises(TransientError) as info:
+    with pytest.raises(RateLimited) as info:
         list(source.fetch_changed(None))
     assert info.value.retry_after == 17
-    assert info.value.code == "rate_limited"
+    assert info.value.code == "rate_limited" and info.value.maybe_processed is False
+    assert not missing_params(info.value.outcome)
+    assert sim.token not in info.value.params["operation"]
     sim.fail_next(429, retry_after="Wed, 21 Oct 2099 07:28:00 GMT")
-    with pytest.raises(TransientError) as info2:
+    with pytest.raises(RateLimited) as info2:
         source.check()
     assert info2.value.retry_after > 1_000_000
     assert len(list(source.fetch_changed(None))) == 250  # and it recovers
@@ -184,7 +202,7 @@ def test_rate_limit_knob(clock):
     src = make_source(sim)
     src.check()
     src.check()
-    with pytest.raises(TransientError) as info:
+    with pytest.raises(RateLimited) as info:
         src.check()
     assert info.value.retry_after and info.value.retry_after <= 60
 
@@ -194,7 +212,8 @@ def test_503_and_500_are_transient(source, sim):
     for _ in range(2):
         with pytest.raises(TransientError) as info:
             source.check()
-        assert info.value.status_code == 503
+        assert type(info.value) is TransientError and info.value.code == "server_error"
+        assert info.value.status_code == 503 and info.value.params["status"] == 503
     source.check()
 
 
@@ -202,10 +221,12 @@ def test_other_4xx(source, sim):
     sim.fail_next(400, body={"code": 400, "message": "Bad Request", "description": "limit: too big"})
     with pytest.raises(ConnectorError) as info:
         source.check()
-    assert type(info.value) is ConnectorError and "limit: too big" in info.value.message
+    assert type(info.value) is ConnectorError and info.value.code == "request_rejected"
+    assert info.value.params["status"] == 400 and info.value.params["remote"] == "Bad Request: limit: too big"
     sim.fail_next(422, body={"type": "about:blank", "title": "Invalid", "detail": "x", "status": 422})
-    with pytest.raises(DataError):
+    with pytest.raises(DataError) as info2:
         source.check()
+    assert info2.value.code == "data_error" and info2.value.params["remote"] == "Invalid: x"
 
 
 @pytest.mark.parametrize("kind", ["not_json", "truncated", "empty_body", "wrong_shape"])
@@ -213,9 +234,12 @@ def test_malformed_page_is_a_response_error(source, sim, kind):
     sim.malform_next(kind)
     with pytest.raises(ResponseError) as info:
         list(source.fetch_changed(None))
-    message = info.value.message
-    assert "GET http://mijnwebwinkel.test/v1/orders" in message
-    assert sim.token not in message and sim.partner_token not in message
+    assert info.value.code == "bad_response" and not missing_params(info.value.outcome)
+    detail = info.value.params["detail"]
+    assert detail.startswith("GET http://mijnwebwinkel.test/v1/orders")
+    assert "not JSON" in detail or "where a list of orders was expected" in detail
+    stored = repr(info.value.params) + info.value.message
+    assert sim.token not in stored and sim.partner_token not in stored
 
 
 def test_one_bad_record_does_not_hide_the_others(source, sim):
@@ -229,7 +253,9 @@ def test_one_bad_record_does_not_hide_the_others(source, sim):
     assert error.field.startswith("orders[50].orderlines[0].price")  # the middle of page 1
     assert error.field.endswith(".amount")
     assert error.value == "12,50 EUR"
-    assert bad[0].source_id in error.message and "12,50 EUR" in error.message
+    assert error.code == "field_not_a_number" and error.order_number == bad[0].source_id
+    assert error.params["path"] == error.field and error.params["number"] == bad[0].source_id
+    assert error.params["value"] == repr("12,50 EUR") and not missing_params(error.outcome)
     assert sum(f.order is not None for f in fetched) == 249
 
 
@@ -241,14 +267,22 @@ def test_validate_response_unit():
     assert validate_response(ok, expect=list) == [{"number": 1}]
     with pytest.raises(ResponseError) as info:
         validate_response(httpx.Response(200, json={"a": 1}, request=request), expect=list)
-    assert "SECRET" not in info.value.message and "token=***" in info.value.message
-    with pytest.raises(AuthError):
+    assert info.value.code == "bad_response"
+    assert "SECRET" not in info.value.params["detail"] and "token=***" in info.value.params["detail"]
+    with pytest.raises(AuthError) as refused:
         validate_response(httpx.Response(403, json={"Error": "Authentication failed!"}, request=request))
+    assert refused.value.code == "mww_credentials_refused"  # the body names neither token
+    assert refused.value.params["remote"] == "Authentication failed!"
     with pytest.raises(AuthError) as quota:
         validate_response(httpx.Response(402, json={"Warning": "API Module not active"}, request=request))
-    assert quota.value.code == "api_module_inactive"
-    with pytest.raises(TransientError):
+    assert quota.value.code == "mww_api_inactive" and quota.value.params["remote"] == "API Module not active"
+    with pytest.raises(RateLimited) as limited:
+        validate_response(httpx.Response(429, headers={"Retry-After": "5"}, request=request))
+    assert limited.value.retry_after == 5 and limited.value.maybe_processed is False
+    assert "SECRET" not in limited.value.params["operation"]
+    with pytest.raises(TransientError) as gateway:
         validate_response(httpx.Response(502, text="<html>", request=request))
+    assert gateway.value.code == "server_error" and gateway.value.params["status"] == 502
 
 
 def test_parse_retry_after():
@@ -295,8 +329,9 @@ def test_set_status_via_patch(source, sim, clock):
     clock.now = dt.datetime(2025, 6, 6, 6, 6, 6)
     source.set_status("1003", new_status)  # same status: not a status change
     assert sim.order(1003)["status_changed_date"] == unchanged["status_changed_date"]
-    with pytest.raises(ConnectorError):
+    with pytest.raises(ConnectorError) as info:
         source.set_status("1003", 99)
+    assert info.value.code == "request_rejected" and "unknown order status 99" in info.value.params["remote"]
 
 
 def test_socket_latency_and_timeout(clock):
@@ -311,7 +346,8 @@ def test_socket_latency_and_timeout(clock):
         slow = MijnwebwinkelSource(config, httpx.Client(timeout=0.1))
         with pytest.raises(TransientError) as info:
             slow.check()
-        assert info.value.code == "timeout"
+        assert info.value.code == "timeout" and info.value.params["detail"] == "ReadTimeout"
+        assert sim.token not in repr(info.value.params)
         sim.latency = 0
         fast.close()
         slow.close()
@@ -322,4 +358,4 @@ def test_socket_latency_and_timeout(clock):
     )
     with pytest.raises(TransientError) as info2:
         unreachable.check()
-    assert info2.value.code == "unreachable"
+    assert info2.value.code == "unreachable" and info2.value.params["detail"] == "ConnectError"

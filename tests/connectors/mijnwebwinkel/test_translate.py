@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from koppeling.connectors.errors import DataError
-from koppeling.connectors.mijnwebwinkel.translate import fingerprint, translate_order
+from koppeling.connectors.mijnwebwinkel.translate import fingerprint, record_error, translate_order
 from koppeling.core.models import LineKind
 from koppeling.core.money import round_cents
 
-from .conftest import spec_example_order
+from .conftest import missing_params, spec_example_order
 
 
 def _line_total_inc(order) -> Decimal:
@@ -150,43 +150,93 @@ def test_country_from_name_when_code_missing():
     assert translate_order(record).customer.country_code == "NL"  # from "Nederland"
 
 
+def _without_any_country(record: dict) -> None:
+    """No country on the invoice address, and none to fall back on (delivery, shipping, tax region)."""
+    record["debtor"]["address"]["invoice"].update(country_code="", country="Atlantis")
+    record["debtor"]["address"].pop("delivery", None)
+    record["shipping"] = []
+    record.pop("tax_region", None)
+
+
 @pytest.mark.parametrize(
-    ("mutate", "field", "value"),
+    ("mutate", "code", "field", "value"),
     [
         (
             lambda r: r["orderlines"][1]["price"].__setitem__("amount", "abc"),
+            "field_not_a_number",
             "orders[3].orderlines[1].price.amount",
             "abc",
         ),
         (
             lambda r: r["orderlines"][4]["price"][1].__setitem__("rate", None),
+            "field_missing",
             "orders[3].orderlines[4].price[1].rate",
             None,
         ),
-        (lambda r: r["orderlines"][0].pop("price"), "orders[3].orderlines[0].price", None),
-        (lambda r: r["orderlines"][2].__setitem__("quantity", 0), "orders[3].orderlines[2].quantity", 0),
-        (lambda r: r.__setitem__("date", "03-11-2015"), "orders[3].date", "03-11-2015"),
-        (lambda r: r.pop("debtor"), "orders[3].debtor", None),
-        (lambda r: r["price"].__setitem__("total", ""), "orders[3].price.total", None),
-        (lambda r: r.__setitem__("orderlines", "none"), "orders[3].orderlines", "none"),
-        (lambda r: r["price"].__setitem__("tax", [{"rate": "21"}]), "orders[3].price.tax[0].amount", None),
+        (lambda r: r["orderlines"][0].pop("price"), "field_missing", "orders[3].orderlines[0].price", None),
+        (
+            lambda r: r["orderlines"][2].__setitem__("quantity", 0),
+            "quantity_zero",
+            "orders[3].orderlines[2].quantity",
+            0,
+        ),
+        (lambda r: r.__setitem__("date", "03-11-2015"), "field_not_a_date", "orders[3].date", "03-11-2015"),
+        (lambda r: r.pop("debtor"), "field_missing", "orders[3].debtor", None),
+        (lambda r: r["price"].__setitem__("total", ""), "field_missing", "orders[3].price.total", None),
+        (lambda r: r.__setitem__("orderlines", "none"), "field_wrong_type", "orders[3].orderlines", "none"),
+        (
+            lambda r: r["price"].__setitem__("tax", [{"rate": "21"}]),
+            "field_missing",
+            "orders[3].price.tax[0].amount",
+            None,
+        ),
+        (
+            _without_any_country,
+            "country_missing",
+            "orders[3].debtor.address.invoice.country_code",
+            None,
+        ),
     ],
 )
-def test_located_errors(mutate, field, value):
+def test_located_errors(mutate, code, field, value):
     record = spec_example_order()
     mutate(record)
     with pytest.raises(DataError) as info:
         translate_order(record, path="orders[3]")
-    assert info.value.field == field
-    assert info.value.value == value
-    assert info.value.order_number == "27"
-    assert info.value.message.startswith(f"order 27: {field}")
+    error = info.value
+    assert (error.field, error.value, error.order_number) == (field, value, "27")
+    assert error.code == code
+    assert error.params["path"] == field and error.params["number"] == "27"
+    assert error.params["value"] == ("" if value is None else repr(value))
+    assert error.params["system"] == "Mijnwebwinkel"
+    assert not missing_params(error.outcome)
+
+
+def test_wrong_type_names_what_was_expected():
+    record = spec_example_order()
+    record["orderlines"] = "none"
+    with pytest.raises(DataError) as info:
+        translate_order(record, path="orders[3]")
+    assert info.value.code == "field_wrong_type"
+    assert info.value.params["expected"] == "a list of orderlines"
+    assert not missing_params(info.value.outcome)
 
 
 def test_not_an_object():
     with pytest.raises(DataError) as info:
         translate_order(["x"], path="orders[0]")
-    assert info.value.field == "orders[0]"
+    assert info.value.field == "orders[0]" and info.value.order_number == ""
+    assert info.value.code == "field_wrong_type"
+    assert info.value.params["path"] == "orders[0]" and info.value.params["number"] == "?"
+    assert info.value.params["value"] == repr(["x"]) and info.value.params["expected"] == "an order object"
+
+
+def test_record_error_shortens_the_value_but_keeps_it_whole_on_the_error():
+    long = "x" * 500
+    error = record_error("orders[1].date", "field_not_a_date", long, number=42)
+    assert error.code == "field_not_a_date" and error.params["number"] == "42"
+    assert error.params["value"] == repr(long)[:80] and error.value == long
+    assert (error.field, error.order_number) == ("orders[1].date", "42")
 
 
 def test_fingerprint_is_stable_and_order_of_keys_irrelevant():

@@ -237,9 +237,14 @@ class AcumulusSimulator:
     (answer without processing, like a load balancer), ``accept_then_fail_next(status)`` (book the
     next invoice, then answer a gateway error: the "accepted but never heard" case),
     ``malform_next(kind)`` (process, then send an unreadable body), ``trial`` / ``trial_cap``
-    (the 41st invoice_add of a trial account is refused), ``role_id``.
-    Inspection: ``invoices`` (entryid -> ``BookedInvoice``), ``concepts``,
-    ``entries_with_description_containing(text)``, ``request_count``, ``requests`` (per function).
+    (the 41st invoice_add of a trial account is refused), ``role_id``, ``rate_limit`` ``(count,
+    seconds)``: invoice_add calls beyond ``count`` in a rolling window answer 429 with Retry-After on
+    ``clock`` (epoch seconds; inject a simulated one) — Acumulus publishes no limit, this stands in
+    for an account's own; ``echo_secret_in_errors``: error messages repeat the password and contract
+    code, as a careless API would (for the redaction test).
+    Inspection: ``rate_limited_count`` (429s given), ``invoices`` (entryid -> ``BookedInvoice``),
+    ``concepts``, ``entries_with_description_containing(text)``, ``request_count``, ``requests``
+    (per function).
     """
 
     def __init__(
@@ -255,7 +260,14 @@ class AcumulusSimulator:
         role_id: int = 5,
         accounts: Iterable[tuple[str, str, str]] | None = None,
         cost_centers: Iterable[tuple[str, str]] | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.rate_limit = rate_limit
+        self.clock = clock
+        self.rate_limited_count = 0
+        self.echo_secret_in_errors = False
+        self._window: list[float] = []
         self.contractcode = contractcode
         self.username = username
         self.password = password
@@ -348,8 +360,15 @@ class AcumulusSimulator:
     # -- WSGI ------------------------------------------------------------------------------
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if self.latency:
-            time.sleep(self.latency)
+        """Answers ``latency`` seconds after the request arrived (its own work included)."""
+        arrived = time.monotonic()
+        try:
+            return self._answer(environ, start_response)
+        finally:
+            if self.latency:
+                time.sleep(max(0.0, self.latency - (time.monotonic() - arrived)))
+
+    def _answer(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         with self._lock:
             self.request_count += 1
             if self._fail:
@@ -367,7 +386,23 @@ class AcumulusSimulator:
                 )
             function = match.group(2)
             self.requests[function] += 1
+            if function == "invoices/invoice_add" and self.rate_limit is not None:
+                wait = self._take_slot()
+                if wait is not None:
+                    self.rate_limited_count += 1
+                    headers = [("Content-Type", "text/html; charset=utf-8"), ("Retry-After", str(wait))]
+                    return self._send(start_response, 429, headers, _html(429, "Too Many Requests"))
             return self._handle(function, environ, start_response)
+
+    def _take_slot(self) -> int | None:
+        """A slot of the rolling-window limit, or the whole seconds until one frees up."""
+        count, period = self.rate_limit  # type: ignore[misc]
+        now = self.clock()
+        self._window = [t for t in self._window if t > now - period]
+        if len(self._window) >= count:
+            return max(1, int(self._window[0] + period - now + 0.999))
+        self._window.append(now)
+        return None
 
     def _handle(
         self, function: str, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -400,10 +435,15 @@ class AcumulusSimulator:
                 if nl
                 else "Invalid credentials: contractcode, username or password"
             )
+            if self.echo_secret_in_errors:
+                message += f" (received {contract.findtext('contractcode')}/{contract.findtext('password')})"
             reply.error("SIMAUTH01", message, code=_FORBIDDEN, status=403)
             return self._render(start_response, reply, fmt)
         accept_fail = function == "invoices/invoice_add" and bool(self._accept_fail)
         self._handlers[function](root, reply)
+        if self.echo_secret_in_errors and reply.errors:
+            echo = f" [contract {self.contractcode}, password {self.password}]"
+            reply.errors = [(code, tag, message + echo) for code, tag, message in reply.errors]
         if accept_fail and not reply.errors:
             status = self._accept_fail.pop(0)
             return self._send(

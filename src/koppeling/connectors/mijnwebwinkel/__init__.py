@@ -10,4 +10,6 @@ from pathlib import Path
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 
+from . import client  # noqa: E402,F401 - registers the connector
+
 __all__ = ["SPEC_PATH"]

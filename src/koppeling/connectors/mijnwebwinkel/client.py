@@ -16,36 +16,97 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
+from enum import StrEnum
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from koppeling.connectors.base import ConnectionConfig, FetchedOrder, SourceConnector, Status
+from koppeling.connectors.base import ConnectionConfig, Connector, Fetched, Findability, ReadsOrders, Status
 from koppeling.connectors.errors import (
     AuthError,
+    ConnectorCode,
     ConnectorError,
     DataError,
     NotFound,
+    RateLimited,
     ResponseError,
     TransientError,
 )
 from koppeling.connectors.http import parse_retry_after
+from koppeling.connectors.registry import register as register_connector
+from koppeling.core.messages import gettext_noop, register
+from koppeling.core.models import Order
 
 from .translate import SHOP_TIMEZONE, changed_at, fingerprint, record_error, translate_order
 
-__all__ = ["PAGE_SIZE", "MijnwebwinkelSource", "parse_retry_after", "redact_url", "validate_response"]
+__all__ = [
+    "PAGE_SIZE",
+    "MijnwebwinkelCode",
+    "MijnwebwinkelSource",
+    "parse_retry_after",
+    "redact_url",
+    "validate_response",
+]
 
 PAGE_SIZE = 100  # the API's maximum ``limit`` (spec: components.parameters.limit)
 _SECRET_PARAMS = frozenset({"token", "partner_token"})
-_AUTH_SUGGESTION = (
-    "Create a new token in Mijnwebwinkel under Instellingen (Settings) -> API -> "
-    "'Nieuwe token toevoegen' for the partner Acumulus/koppeling, paste it into this connection "
-    "and resume the link."
+SYSTEM = "Mijnwebwinkel"
+
+
+class MijnwebwinkelCode(StrEnum):
+    TOKEN_REFUSED = "mww_token_refused"  # noqa: S105 - a code, not a secret
+    PARTNER_TOKEN_REFUSED = "mww_partner_token_refused"  # noqa: S105
+    CREDENTIALS_REFUSED = "mww_credentials_refused"
+    API_INACTIVE = "mww_api_inactive"
+    OFFSET_IGNORED = "mww_offset_ignored"
+    NO_COUNT = "mww_no_count"
+
+
+_AUTH_SUGGESTION = gettext_noop(
+    "Create a new token in Mijnwebwinkel under Instellingen (Settings) -> API -> 'Token toevoegen' "
+    "(choose koppeling as the partner), paste it into this connection and resume the link."
 )
-_PARTNER_SUGGESTION = (
-    "The partner token is koppeling's own (from registering the app with Mijnwebwinkel); check "
-    "the KOPPELING configuration or ask the operator — the shop owner cannot fix this one."
+_PARTNER_SUGGESTION = gettext_noop(
+    "The partner token is koppeling's own (from registering the app with Mijnwebwinkel); the shop "
+    "owner cannot fix it: ask the operator to check koppeling's configuration."
+)
+register(
+    {
+        MijnwebwinkelCode.TOKEN_REFUSED: (
+            gettext_noop(
+                "Mijnwebwinkel refused the shop's API token (token) — it was probably deleted or mistyped: "
+                "%(remote)s"
+            ),
+            _AUTH_SUGGESTION,
+        ),
+        MijnwebwinkelCode.PARTNER_TOKEN_REFUSED: (
+            gettext_noop("Mijnwebwinkel refused the partner token (partner_token): %(remote)s"),
+            _PARTNER_SUGGESTION,
+        ),
+        MijnwebwinkelCode.CREDENTIALS_REFUSED: (
+            gettext_noop(
+                "Mijnwebwinkel refused the credentials; most likely the shop's API token (token) is wrong "
+                "or deleted, else the partner token: %(remote)s"
+            ),
+            _AUTH_SUGGESTION,
+        ),
+        MijnwebwinkelCode.API_INACTIVE: (
+            gettext_noop("Mijnwebwinkel says the API is not available for this shop: %(remote)s"),
+            gettext_noop("Activate the API (module) in the Mijnwebwinkel package of this shop."),
+        ),
+        MijnwebwinkelCode.OFFSET_IGNORED: (
+            gettext_noop(
+                "Mijnwebwinkel returned the same orders again at offset %(offset)s; the API seems to "
+                "ignore the offset parameter."
+            ),
+            gettext_noop("Report this to koppeling; the run stops so no order is missed."),
+        ),
+        MijnwebwinkelCode.NO_COUNT: (
+            gettext_noop("Mijnwebwinkel answered the order count without a number."),
+            gettext_noop("Check the connection's address; if it is right, try again later."),
+        ),
+    }
 )
 
 
@@ -81,12 +142,16 @@ def _explain(response: httpx.Response) -> str:
     return ": ".join(part for part in (message, detail) if part) or response.reason_phrase or "no details"
 
 
+def _params(**extra: Any) -> dict[str, Any]:
+    return {"system": SYSTEM, **extra}
+
+
 def validate_response(response: httpx.Response, *, expect: type | None = None) -> Any:
     """Classify one answer; return the decoded JSON body of a good one.
 
     - 401/403 -> ``AuthError`` (says which token is the likely culprit);
-      402 -> ``AuthError`` code ``api_module_inactive`` (inferred from the older partner API);
-    - 429 -> ``TransientError`` with ``retry_after`` (Retry-After seconds or HTTP-date);
+      402 -> ``AuthError`` code ``mww_api_inactive`` (inferred from the older partner API);
+    - 429 -> ``RateLimited`` with ``retry_after`` (Retry-After seconds or HTTP-date);
     - 5xx (and 408) -> ``TransientError``;
     - 404 -> ``NotFound``;
     - 422 -> ``DataError``; other 4xx -> ``ConnectorError`` code ``request_rejected``;
@@ -95,100 +160,69 @@ def validate_response(response: httpx.Response, *, expect: type | None = None) -
     """
     status = response.status_code
     where = f"{response.request.method} {redact_url(response.request.url)}"
-    excerpt = response.text[:500] if status >= 400 else ""
     if status in (401, 403):
         _, detail = _error_body(response)
         low = detail.lower()
         if "partner" in low:
-            message = f"Mijnwebwinkel refused the partner token (partner_token): {_explain(response)}"
-            suggestion = _PARTNER_SUGGESTION
+            code = MijnwebwinkelCode.PARTNER_TOKEN_REFUSED
         elif "token" in low or "revoked" in low:
-            message = (
-                "Mijnwebwinkel refused the shop's API token (token) — it was probably deleted or "
-                f"mistyped: {_explain(response)}"
-            )
-            suggestion = _AUTH_SUGGESTION
+            code = MijnwebwinkelCode.TOKEN_REFUSED
         else:
-            message = (
-                "Mijnwebwinkel refused the credentials; most likely the shop's API token (token) "
-                f"is wrong or deleted, else the partner token: {_explain(response)}"
-            )
-            suggestion = _AUTH_SUGGESTION
-        raise AuthError(message, suggestion=suggestion, status_code=status, response_excerpt=excerpt)
+            code = MijnwebwinkelCode.CREDENTIALS_REFUSED
+        raise AuthError(code, _params(), status_code=status, remote=_explain(response))
     if status == 402:
         raise AuthError(
-            f"Mijnwebwinkel says the API is not available for this shop: {_explain(response)}",
-            code="api_module_inactive",
-            suggestion="Activate the API (module) in the Mijnwebwinkel package of this shop.",
-            status_code=status,
-            response_excerpt=excerpt,
+            MijnwebwinkelCode.API_INACTIVE, _params(), status_code=status, remote=_explain(response)
         )
     if status == 429:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        raise TransientError(
-            f"Mijnwebwinkel rate limit reached ({where}); retry after "
-            f"{'an unknown time' if retry_after is None else f'{retry_after:g} s'}",
-            code="rate_limited",
-            retry_after=retry_after,
+        raise RateLimited(
+            params=_params(operation=where),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
             status_code=status,
-            response_excerpt=excerpt,
+            remote=_explain(response),
         )
     if status >= 500 or status == 408:
         raise TransientError(
-            f"Mijnwebwinkel answered {status} for {where}: {_explain(response)}",
+            ConnectorCode.SERVER_ERROR,
+            _params(status=status, operation=where),
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             status_code=status,
-            response_excerpt=excerpt,
+            remote=_explain(response),
         )
     if status == 404:
-        raise NotFound(
-            f"Mijnwebwinkel does not know {where}: {_explain(response)}",
-            status_code=status,
-            response_excerpt=excerpt,
-        )
+        raise NotFound(params=_params(what=where), status_code=status, remote=_explain(response))
     if status == 422:
-        raise DataError(
-            f"Mijnwebwinkel rejected {where}: {_explain(response)}",
-            code="rejected",
-            status_code=status,
-            response_excerpt=excerpt,
-        )
+        raise DataError(params=_params(), status_code=status, remote=_explain(response))
     if 400 <= status < 500:
         raise ConnectorError(
-            f"Mijnwebwinkel rejected the request {where} ({status}): {_explain(response)}",
-            code="request_rejected",
-            suggestion="This is a koppeling bug or an API change; report it with this message.",
+            ConnectorCode.REQUEST_REJECTED,
+            _params(status=status),
             status_code=status,
-            response_excerpt=excerpt,
+            remote=_explain(response),
         )
     if not 200 <= status < 300:
-        raise ResponseError(
-            f"Unexpected HTTP {status} from Mijnwebwinkel for {where}",
-            status_code=status,
-            response_excerpt=response.text[:500],
-        )
+        raise ResponseError(params=_params(detail=f"HTTP {status} for {where}"), status_code=status)
     try:
         body = json.loads(response.content)
     except ValueError as exc:
+        content_type = response.headers.get("Content-Type", "no content type")
         raise ResponseError(
-            f"Mijnwebwinkel answered {where} with a body that is not JSON "
-            f"({response.headers.get('Content-Type', 'no content type')}, "
-            f"{len(response.content)} bytes: {exc})",
+            params=_params(
+                detail=f"{where}: not JSON ({content_type}, {len(response.content)} bytes: {exc})"
+            ),
             status_code=status,
-            response_excerpt=response.text[:500],
-            suggestion="Usually a temporary problem at Mijnwebwinkel; koppeling retries on the next run.",
         ) from None
     if expect is not None and not isinstance(body, expect):
+        wanted = "a list of orders" if expect is list else "an object"
         raise ResponseError(
-            f"Mijnwebwinkel answered {where} with a JSON {type(body).__name__} where "
-            f"{'a list of orders' if expect is list else 'an object'} was expected",
+            params=_params(detail=f"{where}: a JSON {type(body).__name__} where {wanted} was expected"),
             status_code=status,
-            response_excerpt=response.text[:500],
         )
     return body
 
 
-class MijnwebwinkelSource(SourceConnector):
+@register_connector
+class MijnwebwinkelSource(Connector, ReadsOrders):
     """Reads orders from one Mijnwebwinkel shop.
 
     ``config.options``: ``language`` (default ``nl_NL``), ``api_version`` (``1``),
@@ -201,6 +235,9 @@ class MijnwebwinkelSource(SourceConnector):
     label: ClassVar[str] = "Mijnwebwinkel"
     credential_fields: ClassVar[tuple[str, ...]] = ("partner_token", "token")
     default_base_url: ClassVar[str] = "https://api.myonlinestore.com"
+    findable: ClassVar[Findability] = Findability.NONE  # a source: nothing is pushed into it
+    #: orders are paged by order number, not by status-change time: the cursor waits for a whole fetch
+    cursor_ordered: ClassVar[bool] = False
 
     def __init__(self, config: ConnectionConfig, http: httpx.Client | None = None) -> None:
         super().__init__(config, http)
@@ -225,11 +262,7 @@ class MijnwebwinkelSource(SourceConnector):
             if not str(creds.get(name) or "").strip()
         ]
         if missing:
-            raise AuthError(
-                f"The Mijnwebwinkel connection has no {' and no '.join(missing)}",
-                code="credentials_missing",
-                suggestion=_AUTH_SUGGESTION,
-            )
+            raise AuthError(ConnectorCode.CREDENTIALS_MISSING, _params(fields=", ".join(missing)))
         params = {
             "partner_token": str(creds["partner_token"]).strip(),
             "language": self.language,
@@ -257,13 +290,11 @@ class MijnwebwinkelSource(SourceConnector):
             response = self.http.request(method, url, params=query, json=json_body)
         except httpx.TimeoutException as exc:
             raise TransientError(
-                f"Mijnwebwinkel did not answer {method} {url} in time ({type(exc).__name__})",
-                code="timeout",
+                ConnectorCode.TIMEOUT, _params(operation=f"{method} {url}", detail=type(exc).__name__)
             ) from None
         except httpx.TransportError as exc:
             raise TransientError(
-                f"Could not reach Mijnwebwinkel at {url}: {type(exc).__name__}: {exc}",
-                code="unreachable",
+                ConnectorCode.UNREACHABLE, _params(operation=f"{method} {url}", detail=type(exc).__name__)
             ) from None
         return validate_response(response, expect=expect)
 
@@ -275,31 +306,30 @@ class MijnwebwinkelSource(SourceConnector):
         try:
             body = self._request("GET", "/orders/count", expect=dict)
         except AuthError as exc:
-            if exc.code == "credentials_missing" or exc.status_code not in (401, 403):
+            if exc.code == ConnectorCode.CREDENTIALS_MISSING or exc.status_code not in (401, 403):
                 raise
             try:
                 self._request("GET", "/orderstatuses", expect=list, partner_only=True)
             except AuthError as partner_exc:
                 raise AuthError(
-                    f"Mijnwebwinkel refused the partner token (partner_token): {partner_exc.message}",
-                    suggestion=_PARTNER_SUGGESTION,
+                    MijnwebwinkelCode.PARTNER_TOKEN_REFUSED,
+                    _params(remote=partner_exc.params.get("remote", "")),
                     status_code=partner_exc.status_code,
                 ) from None
             raise AuthError(
-                "Mijnwebwinkel accepted the partner token but refused the shop's API token "
-                f"(token): {exc.message}",
-                suggestion=_AUTH_SUGGESTION,
+                MijnwebwinkelCode.TOKEN_REFUSED,
+                _params(remote=exc.params.get("remote", "")),
                 status_code=exc.status_code,
             ) from None
         if not isinstance(body.get("count"), int):
-            raise ResponseError(f"GET /orders/count answered {body!r:.200} without an integer count")
+            raise ResponseError(MijnwebwinkelCode.NO_COUNT, _params())
 
     def statuses(self) -> list[Status]:
         body = self._request("GET", "/orderstatuses", expect=list, partner_only=True)
         result = []
         for i, item in enumerate(body):
             if not isinstance(item, dict) or item.get("status") is None:
-                raise ResponseError(f"GET /orderstatuses: item [{i}] has no status id: {item!r:.200}")
+                raise ResponseError(params=_params(detail=f"GET /orderstatuses: item [{i}] has no status id"))
             result.append(Status(id=str(item["status"]), label=str(item.get("description") or "")))
         self._status_labels = {s.id: s.label for s in result}
         return result
@@ -311,7 +341,7 @@ class MijnwebwinkelSource(SourceConnector):
 
     def fetch_changed(
         self, since: dt.datetime | None, *, until: dt.datetime | None = None
-    ) -> Iterator[FetchedOrder]:
+    ) -> Iterator[Fetched[Order]]:
         """Orders whose status changed at or after ``since`` (closed start) and, with ``until``,
         before it (open end: the API's end filter is inclusive at second precision, so records
         at exactly ``until`` are left for the next window). Oldest order number first."""
@@ -328,14 +358,14 @@ class MijnwebwinkelSource(SourceConnector):
                 continue
             yield fetched
 
-    def fetch_created(self, start: dt.date, end: dt.date | None = None) -> Iterator[FetchedOrder]:
+    def fetch_created(self, start: dt.date, end: dt.date | None = None) -> Iterator[Fetched[Order]]:
         """Orders placed from ``start`` to ``end`` (both inclusive, order date)."""
         params: dict[str, Any] = {"start_date": start.isoformat()}
         if end is not None:
             params["end_date"] = end.isoformat()
         yield from self._pages(params)
 
-    def fetch_one(self, source_id: str) -> FetchedOrder:
+    def fetch_one(self, source_id: str) -> Fetched[Order]:
         """One order by number; ``NotFound`` if the shop does not know it."""
         number = str(source_id).strip()
         body = self._request("GET", f"/orders/{number}", expect=dict)
@@ -351,7 +381,7 @@ class MijnwebwinkelSource(SourceConnector):
 
     # ------------------------------------------------------------ paging and records
 
-    def _pages(self, filters: Mapping[str, Any]) -> Iterator[FetchedOrder]:
+    def _pages(self, filters: Mapping[str, Any]) -> Iterator[Fetched[Order]]:
         params = dict(filters)
         params["ordering"] = "asc"
         params["limit"] = self.page_size
@@ -375,25 +405,18 @@ class MijnwebwinkelSource(SourceConnector):
             if len(page) < self.page_size:
                 return
             if fresh == 0 and page and all(isinstance(r, dict) for r in page):
-                raise ResponseError(
-                    f"Mijnwebwinkel returned the same orders again at offset {offset}; "
-                    "the API seems to ignore the offset parameter"
-                )
+                raise ResponseError(MijnwebwinkelCode.OFFSET_IGNORED, _params(offset=offset))
             offset += len(page)
 
-    def _fetched(self, record: Any, path: str) -> FetchedOrder | None:
+    def _fetched(self, record: Any, path: str) -> Fetched[Order] | None:
         if not isinstance(record, dict):
-            error = record_error(path, f"expected an order object, got {type(record).__name__}", record)
-            return FetchedOrder(
-                source_id=f"?{path}", order=None, fingerprint=fingerprint(record), error=error
-            )
+            error = record_error(path, ConnectorCode.FIELD_WRONG_TYPE, record, expected="an order object")
+            return Fetched(source_id=f"?{path}", item=None, fingerprint=fingerprint(record), error=error)
         number = record.get("number")
         number_text = "" if number is None else str(number).strip()
         if not number_text:
-            error = record_error(f"{path}.number", "missing order number", number)
-            return FetchedOrder(
-                source_id=f"?{path}", order=None, fingerprint=fingerprint(record), error=error
-            )
+            error = record_error(f"{path}.number", ConnectorCode.FIELD_MISSING, number)
+            return Fetched(source_id=f"?{path}", item=None, fingerprint=fingerprint(record), error=error)
         if not self.include_test and not number_text.isdigit() and "T" in number_text.upper():
             return None  # a test order ("T-" marked); the API excludes these unless test=true
         moment = changed_at(record, self.tz)
@@ -402,8 +425,10 @@ class MijnwebwinkelSource(SourceConnector):
                 record, path=path, shop=self.shop, tz=self.tz, status_labels=self._status_labels
             )
         except DataError as exc:
-            return FetchedOrder(number_text, None, fingerprint(record), moment, exc, number_text)
+            return Fetched(number_text, None, fingerprint(record), moment, exc, number_text)
         except Exception as exc:  # never let one odd record end the batch
-            error = record_error(path, f"could not be read ({type(exc).__name__}: {exc})", number=number_text)
-            return FetchedOrder(number_text, None, fingerprint(record), moment, error, number_text)
-        return FetchedOrder(number_text, order, fingerprint(record), moment, None, number_text)
+            error = record_error(
+                path, ConnectorCode.RECORD_UNREADABLE, number=number_text, detail=type(exc).__name__
+            )
+            return Fetched(number_text, None, fingerprint(record), moment, error, number_text)
+        return Fetched(number_text, order, fingerprint(record), moment, None, number_text)

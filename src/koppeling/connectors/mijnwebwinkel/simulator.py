@@ -352,6 +352,8 @@ class MijnwebwinkelSimulator:
         self._next_number = 1001
         self.request_count = 0
         self.requests_by_path: Counter[str] = Counter()
+        #: error bodies repeat the tokens they received (for the redaction test)
+        self.echo_secret_in_errors = False
         self.store_id = str(uuid.UUID(int=random.Random(store_name).getrandbits(128), version=4))
 
     # ------------------------------------------------------------ knobs and state
@@ -677,9 +679,16 @@ class MijnwebwinkelSimulator:
     # ------------------------------------------------------------ WSGI
 
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        """The WSGI entry point (``httpx.WSGITransport(app=sim.wsgi)``)."""
-        if self.latency:
-            time.sleep(self.latency)
+        """The WSGI entry point (``httpx.WSGITransport(app=sim.wsgi)``); answers ``latency`` seconds
+        after the request arrived, its own work included."""
+        arrived = time.monotonic()
+        try:
+            return self._answer(environ, start_response)
+        finally:
+            if self.latency:
+                time.sleep(max(0.0, self.latency - (time.monotonic() - arrived)))
+
+    def _answer(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "") or "/"
         query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
@@ -821,9 +830,15 @@ class MijnwebwinkelSimulator:
         if not token:
             raise _HttpError(401, "Missing store token (query parameter token)")
         if token in self._revoked:
-            raise _HttpError(401, "Store token has been revoked")
+            raise _HttpError(401, "Store token has been revoked" + self._echo(query))
         if token != self.token:
-            raise _HttpError(401, "Invalid store token")
+            raise _HttpError(401, "Invalid store token" + self._echo(query))
+
+    def _echo(self, query: Mapping[str, str]) -> str:
+        """With ``echo_secret_in_errors`` on, an error repeats the tokens it got (a careless API)."""
+        if not self.echo_secret_in_errors:
+            return ""
+        return f" (partner_token={query.get('partner_token', '')}, token={query.get('token', '')})"
 
     @staticmethod
     def _check_common(query: Mapping[str, str]) -> None:

@@ -33,7 +33,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from koppeling.connectors.errors import DataError
+from koppeling.connectors.errors import ConnectorCode, DataError
 from koppeling.core.models import LineKind, Order, OrderLine, Party
 from koppeling.core.money import AmountError, to_decimal
 
@@ -107,25 +107,22 @@ _COUNTRY_NAMES = {
 }
 
 _ZERO = Decimal(0)
+_C = ConnectorCode
 
 
 def record_error(
     path: str,
-    problem: str,
+    code: str = ConnectorCode.INVALID_FIELD,
     value: Any = None,
     *,
     number: Any = None,
-    code: str = "invalid_field",
-    suggestion: str = "",
+    **params: Any,
 ) -> DataError:
-    """A located ``DataError``: ``<path>: <problem> (value ...)`` with field/value attributes."""
-    shown = "" if value is None else f" (value {value!r:.80})"
-    prefix = f"order {number}: " if number not in (None, "") else ""
+    """A located ``DataError``: the field path, the value (shortened) and the order number."""
+    shown = "" if value is None else f"{value!r:.80}"
     err = DataError(
-        f"{prefix}{path}: {problem}{shown}",
-        code=code,
-        suggestion=suggestion
-        or "Open the order in Mijnwebwinkel, correct it, and let koppeling fetch it again.",
+        code,
+        {"system": "Mijnwebwinkel", "path": path, "value": shown, "number": _text(number) or "?", **params},
     )
     err.field = path  # type: ignore[attr-defined]
     err.value = value  # type: ignore[attr-defined]
@@ -167,17 +164,17 @@ class _Reader:
         self.path = path
         self.number = number
 
-    def fail(self, where: str, problem: str, value: Any = None) -> DataError:
-        return record_error(f"{self.path}.{where}", problem, value, number=self.number)
+    def fail(self, where: str, code: str, value: Any = None, **params: Any) -> DataError:
+        return record_error(f"{self.path}.{where}", code, value, number=self.number, **params)
 
     def amount(self, mapping: Mapping[str, Any], key: str, where: str) -> Decimal:
         value = mapping.get(key)
         if value is None or value == "":
-            raise self.fail(f"{where}.{key}", "missing amount")
+            raise self.fail(f"{where}.{key}", _C.FIELD_MISSING)
         try:
             return to_decimal(value, field=key)
         except AmountError:
-            raise self.fail(f"{where}.{key}", "not a number", value) from None
+            raise self.fail(f"{where}.{key}", _C.FIELD_NOT_A_NUMBER, value) from None
 
     def optional_amount(self, mapping: Mapping[str, Any], key: str, where: str) -> Decimal | None:
         if mapping.get(key) in (None, ""):
@@ -188,10 +185,10 @@ class _Reader:
         value = parent.get(key)
         if value is None:
             if required:
-                raise self.fail(where, "missing")
+                raise self.fail(where, _C.FIELD_MISSING)
             return {}
         if not isinstance(value, dict):
-            raise self.fail(where, f"expected an object, got {type(value).__name__}", value)
+            raise self.fail(where, _C.FIELD_WRONG_TYPE, value, expected="an object")
         return value
 
 
@@ -225,20 +222,20 @@ def _party(address: Mapping[str, Any], *, email: str, customer_id: str, fallback
 
 def _lines(r: _Reader, raw_lines: Any) -> list[OrderLine]:
     if not isinstance(raw_lines, list):
-        raise r.fail("orderlines", "expected a list of orderlines", raw_lines)
+        raise r.fail("orderlines", _C.FIELD_WRONG_TYPE, raw_lines, expected="a list of orderlines")
     lines: list[OrderLine] = []
     for i, raw in enumerate(raw_lines):
         where = f"orderlines[{i}]"
         if not isinstance(raw, dict):
-            raise r.fail(where, "expected an object", raw)
+            raise r.fail(where, _C.FIELD_WRONG_TYPE, raw, expected="an object")
         kind = LINE_KINDS.get(_text(raw.get("type")).lower(), LineKind.OTHER)
         quantity_raw = raw.get("quantity", 1)
         try:
             quantity = to_decimal(quantity_raw, field="quantity")
         except AmountError:
-            raise r.fail(f"{where}.quantity", "not a number", quantity_raw) from None
+            raise r.fail(f"{where}.quantity", _C.FIELD_NOT_A_NUMBER, quantity_raw) from None
         if quantity == 0:
-            raise r.fail(f"{where}.quantity", "quantity is 0: no unit price can be derived", quantity_raw)
+            raise r.fail(f"{where}.quantity", _C.QUANTITY_ZERO, quantity_raw)
         articles = raw.get("articles")
         first_article = articles[0] if isinstance(articles, list) and articles else {}
         if not isinstance(first_article, dict):
@@ -251,24 +248,28 @@ def _lines(r: _Reader, raw_lines: Any) -> list[OrderLine]:
         sku = _text(first_article.get("sku"))
         price = raw.get("price")
         if price is None:
-            raise r.fail(f"{where}.price", "missing price")
+            raise r.fail(f"{where}.price", _C.FIELD_MISSING)
         if isinstance(price, dict):
             parts: list[tuple[str, Mapping[str, Any]]] = [(f"{where}.price", price)]
         elif isinstance(price, list) and price:
             parts = []
             for j, part in enumerate(price):
                 if not isinstance(part, dict):
-                    raise r.fail(f"{where}.price[{j}]", "expected a TaxPrice object", part)
+                    raise r.fail(
+                        f"{where}.price[{j}]", _C.FIELD_WRONG_TYPE, part, expected="a TaxPrice object"
+                    )
                 parts.append((f"{where}.price[{j}]", part))
         else:
-            raise r.fail(f"{where}.price", "expected a TaxPrice or a list of them", price)
+            raise r.fail(
+                f"{where}.price", _C.FIELD_WRONG_TYPE, price, expected="a TaxPrice or a list of them"
+            )
         split = len(parts) > 1
         for part_where, part in parts:
             rate = r.amount(part, "rate", part_where)
             amount_ex = r.optional_amount(part, "amount", part_where)
             amount_inc = r.optional_amount(part, "amount_including_tax", part_where)
             if amount_ex is None and amount_inc is None:
-                raise r.fail(f"{part_where}.amount", "neither amount nor amount_including_tax given")
+                raise r.fail(f"{part_where}.amount", _C.FIELD_MISSING)
             lines.append(
                 OrderLine(
                     kind=kind,
@@ -306,18 +307,18 @@ def translate_order(
 ) -> Order:
     """One order record (decoded JSON) -> ``Order``; raises a located ``DataError``."""
     if not isinstance(record, dict):
-        raise record_error(path, f"expected an order object, got {type(record).__name__}", record)
+        raise record_error(path, _C.FIELD_WRONG_TYPE, record, expected="an order object")
     number = record.get("number")
     r = _Reader(path, number)
     if number is None or _text(number) == "":
-        raise r.fail("number", "missing order number")
+        raise r.fail("number", _C.FIELD_MISSING)
     number_text = _text(number)
 
     raw_date = record.get("date")
     try:
         order_date = dt.date.fromisoformat(str(raw_date))
     except (TypeError, ValueError):
-        raise r.fail("date", "not a date (YYYY-MM-DD)", raw_date) from None
+        raise r.fail("date", _C.FIELD_NOT_A_DATE, raw_date) from None
 
     debtor = r.mapping(record, "debtor", "debtor", required=True)
     address = r.mapping(debtor, "address", "debtor.address", required=True)
@@ -334,7 +335,7 @@ def translate_order(
     customer_id = _text(debtor.get("id"))
     customer = _party(invoice, email=email, customer_id=customer_id, fallback_country=fallback_country)
     if not customer.country_code:
-        raise r.fail("debtor.address.invoice.country_code", "no country for the customer", "")
+        raise r.fail("debtor.address.invoice.country_code", _C.COUNTRY_MISSING)
     if not customer.phone and debtor.get("phone"):  # deprecated OrderDebtor.phone
         customer = replace(customer, phone=_text(debtor.get("phone")))
     delivery = None
@@ -351,10 +352,10 @@ def translate_order(
         total_vat = _ZERO
         for j, part in enumerate(tax):
             if not isinstance(part, dict):
-                raise r.fail(f"price.tax[{j}]", "expected a TaxPrice object", part)
+                raise r.fail(f"price.tax[{j}]", _C.FIELD_WRONG_TYPE, part, expected="a TaxPrice object")
             total_vat += r.amount(part, "amount", f"price.tax[{j}]")
     elif tax not in (None, ""):
-        raise r.fail("price.tax", "expected a TaxPrice or a list of them", tax)
+        raise r.fail("price.tax", _C.FIELD_WRONG_TYPE, tax, expected="a TaxPrice or a list of them")
 
     lines = _lines(r, record.get("orderlines"))
 

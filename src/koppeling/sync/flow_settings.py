@@ -1,0 +1,258 @@
+"""A flow's generic settings, per kind, validated with located errors and versioned.
+
+The target system's own settings (ledger accounts, cost centers, debtors …) are not here: each
+target connector declares them (``Connector.settings_model``); this module validates both and
+says where a problem is (``statuses.2``, ``accounts.paypal``), every problem at once.
+
+Stored JSON carries a ``version``; :func:`migrate` upgrades one step at a time and refuses a
+version it does not know (dlt's state migrations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from koppeling.core.invoicing import InvoiceSettings
+from koppeling.core.models import Order, PaymentStatus
+from koppeling.core.products import PRODUCT_FIELDS
+
+from .models import ReasonCode
+
+__all__ = [
+    "SETTINGS_VERSION",
+    "BatchFlowSettings",
+    "CustomerFlowSettings",
+    "FlowSettings",
+    "OrderFlowSettings",
+    "ProductFlowSettings",
+    "SettingsError",
+    "StockFlowSettings",
+    "migrate",
+    "validate",
+]
+
+SETTINGS_VERSION = 2
+M = TypeVar("M", bound=BaseModel)
+
+
+class SettingsError(ValueError):
+    """Every problem of a settings document, by location (``field.sub``) -> message."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+        self.problems = problems
+
+
+class FlowSettings(BaseModel):
+    """What every flow has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = SETTINGS_VERSION
+    #: the incremental fetch re-reads this much before the cursor, to catch late writes
+    overlap_minutes: int = Field(15, ge=0, le=24 * 60)
+    #: the daily sweep re-reads what changed in the last N days
+    sweep_days: int = Field(30, ge=1, le=3660)
+    #: temporary failures of one record before it stops and waits for a person
+    max_attempts: int = Field(8, ge=1, le=100)
+
+
+def _str_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [v.strip() for v in value.replace(";", ",").split(",") if v.strip()]
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value]
+    return value
+
+
+class OrderSelection(FlowSettings):
+    """Which orders go: the seed's "tot in detail" import conditions and the start point."""
+
+    #: source status ids to import (empty: none — the owner must choose)
+    statuses: tuple[str, ...] = ()
+    #: payment methods to import (empty: all)
+    payment_methods: tuple[str, ...] = ()
+    #: delivery countries to import (ISO codes; empty: all)
+    countries: tuple[str, ...] = ()
+    #: orders placed before this date are never imported (the start point)
+    from_date: dt.date | None = None
+    #: orders with a lower (numeric) order number are never imported (the other start point)
+    from_number: int | None = Field(None, ge=0)
+    currencies: tuple[str, ...] = ("EUR",)
+
+    @field_validator("statuses", "payment_methods", "countries", "currencies", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _str_list(value)
+
+    @field_validator("countries", "currencies")
+    @classmethod
+    def _codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.upper() for v in value)
+
+    @field_validator("countries")
+    @classmethod
+    def _countries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for code in value:
+            if len(code) != 2 or not code.isalpha():
+                raise ValueError(f"{code!r} is not a two-letter country code")
+        return value
+
+    def skip_reason(self, order: Order) -> str:
+        """Why this order is not imported, as a ``ReasonCode`` value; "" when it is."""
+        if self.from_date and order.date < self.from_date:
+            return ReasonCode.BEFORE_START_DATE
+        if self.from_number is not None and order.number.isdigit() and int(order.number) < self.from_number:
+            return ReasonCode.BEFORE_START_NUMBER
+        if order.status not in self.statuses:
+            return ReasonCode.STATUS_NOT_SELECTED
+        if self.payment_methods and order.payment_method not in self.payment_methods:
+            return ReasonCode.PAYMENT_METHOD_NOT_SELECTED
+        if self.countries and order.country_code.upper() not in self.countries:
+            return ReasonCode.COUNTRY_NOT_SELECTED
+        if order.currency.upper() not in self.currencies:
+            return ReasonCode.CURRENCY_NOT_SUPPORTED
+        return ""
+
+
+class OrderFlowSettings(OrderSelection):
+    """Orders → invoices (and credit orders → credit notes): selection plus the invoice rules."""
+
+    #: put before the shop's order number (WA1001 / WB1001): unique per shop
+    order_prefix: str = Field("", max_length=20)
+    description_template: str = Field("Bestelling {number}", max_length=200)
+    #: "paid", "due" or "from_order"
+    payment_status: Literal["paid", "due", "from_order"] = "from_order"
+    seller_country: str = Field("NL", min_length=2, max_length=2)
+    oss_registered: bool = True
+    strict_icp: bool = False
+    #: a booked total may differ this much from what was sent before reconciliation reports it
+    reconcile_tolerance: Decimal = Field(Decimal("0.00"), ge=0, le=100)
+
+    @field_validator("seller_country")
+    @classmethod
+    def _seller(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("description_template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if "{number}" not in value:
+            raise ValueError("must contain {number}: the order number goes in the description")
+        return value
+
+    def invoice_settings(self, order: Order) -> InvoiceSettings:
+        status = {"paid": PaymentStatus.PAID, "due": PaymentStatus.DUE}.get(self.payment_status)
+        return InvoiceSettings(
+            seller_country=self.seller_country,
+            oss_registered=self.oss_registered,
+            reference_prefix=self.order_prefix,
+            description_template=self.description_template,
+            payment_status=status,
+            strict_icp=self.strict_icp,
+        )
+
+    def reference(self, number: str) -> str:
+        return f"{self.order_prefix}{number}"
+
+
+class BatchFlowSettings(OrderFlowSettings):
+    """Orders → one batch document per day, delivered once the day is over."""
+
+    period: Literal["day"] = "day"
+    #: local time from which the previous day's batch is delivered
+    deliver_at: dt.time = dt.time(6, 0)
+
+
+class ProductFlowSettings(FlowSettings):
+    """Articles: created when new; updated only with the "update" box ticked, never the protected fields."""
+
+    update_existing: bool = False
+    #: fields written when an article is created but never overwritten by an update
+    protected_fields: tuple[str, ...] = ()
+    only_active: bool = True
+    #: custom filters: field -> value the article must have (e.g. {"unit": "stuk"})
+    filters: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("protected_fields", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _str_list(value)
+
+    @field_validator("protected_fields")
+    @classmethod
+    def _known_fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [f for f in value if f not in PRODUCT_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"unknown product field(s) {', '.join(unknown)}; known: {', '.join(PRODUCT_FIELDS)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _filters_known(self) -> ProductFlowSettings:
+        unknown = [f for f in self.filters if f not in PRODUCT_FIELDS]
+        if unknown:
+            raise ValueError(f"filters on unknown product field(s): {', '.join(unknown)}")
+        return self
+
+
+class StockFlowSettings(FlowSettings):
+    """Stock: available (on hand minus sales reservations) to the target."""
+
+    #: "from_source": managed as the source says; "always"/"never": override
+    managed: Literal["from_source", "always", "never"] = "from_source"
+
+
+class CustomerFlowSettings(FlowSettings):
+    """Customers: matched on e-mail; created when unknown, updated only when allowed."""
+
+    update_existing: bool = True
+
+
+def migrate(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Upgrade stored settings to ``SETTINGS_VERSION``, one step at a time.
+
+    Version 1 was the settings of a whole link: the target's part (``accounts``, ``cost_centers``)
+    moved to the flow's target settings (see :func:`split_v1`).
+    """
+    upgraded = dict(data)
+    version = int(upgraded.get("version", 1) or 1)
+    if version > SETTINGS_VERSION:
+        raise SettingsError({"version": f"version {version} is newer than this koppeling knows"})
+    if version == 1:
+        upgraded, _ = split_v1(upgraded)
+        version = 2
+    upgraded["version"] = version
+    return upgraded
+
+
+#: the keys of a version-1 link's settings that belong to the (Acumulus) target
+V1_TARGET_KEYS = ("accounts", "cost_centers")
+
+
+def split_v1(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Version-1 link settings -> (generic flow settings v2, target settings)."""
+    generic = {k: v for k, v in data.items() if k not in V1_TARGET_KEYS}
+    target = {k: data[k] for k in V1_TARGET_KEYS if k in data}
+    generic["version"] = SETTINGS_VERSION
+    return generic, target
+
+
+def validate(model: type[M], data: Mapping[str, Any] | None, *, where: str = "") -> M:
+    """Build ``model`` from ``data``; every problem at once, located, in a ``SettingsError``."""
+    try:
+        return model.model_validate(dict(data or {}))
+    except ValidationError as exc:
+        problems: dict[str, str] = {}
+        for error in exc.errors():
+            location = ".".join(str(part) for part in error["loc"]) or "(settings)"
+            key = f"{where}.{location}" if where else location
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems[key] = message if key not in problems else f"{problems[key]}; {message}"
+        raise SettingsError(problems) from None

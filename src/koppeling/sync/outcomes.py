@@ -1,0 +1,221 @@
+"""The runtime's own outcome codes, and rendering any stored outcome in the reader's language.
+
+Every package registers English source texts for its codes (``koppeling.core.messages``); the
+Dutch (and any other) translation comes from the Django catalogue. :func:`render` turns a stored
+``code`` + ``params`` into text at the moment it is shown — in a page, a mail, the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from django.utils.translation import gettext
+
+from koppeling.core.messages import fill, gettext_noop, register, text_of
+
+__all__ = ["Rendered", "SyncCode", "render", "render_list"]
+
+
+class SyncCode(StrEnum):
+    LEGACY_TEXT = "legacy_text"
+    PUSHED = "pushed"
+    PUSHED_CONCEPT = "pushed_concept"
+    UPDATED = "updated"
+    CHANGED_AFTER_BOOKING = "changed_after_booking"
+    NEEDS_REVIEW = "needs_review"
+    CLAIM_LOST = "claim_lost"
+    NOT_BOOKED = "not_booked"
+    INTERNAL_ERROR = "internal_error"
+    GAVE_UP = "gave_up"
+    RUN_STOPPED = "run_stopped"
+    RUN_INTERRUPTED = "run_interrupted"
+    RUN_DEADLINE = "run_deadline"
+    TARGET_UNREACHABLE = "target_unreachable"
+    SOURCE_UNREACHABLE = "source_unreachable"
+    RATE_LIMIT_WAIT = "rate_limit_wait"
+    LINK_PAUSED = "link_paused"
+    LINK_RESUMED = "link_resumed"
+    ALERT_UNREACHABLE = "alert_unreachable"
+    ALERT_CLOSED = "alert_closed"
+    MARKED_BOOKED = "marked_booked"
+    CONFIRMED_NOT_BOOKED = "confirmed_not_booked"
+    RETRY_REQUESTED = "retry_requested"
+    IGNORED = "record_ignored"
+    UNIGNORED = "record_unignored"
+    RECONCILE_OK = "reconcile_ok"
+    RECONCILE_TOTAL_DIFFERS = "reconcile_total_differs"
+    RECONCILE_CUSTOMER_DIFFERS = "reconcile_customer_differs"
+    RECONCILE_REFERENCE_MISSING = "reconcile_reference_missing"
+    RECONCILE_MISSING = "reconcile_missing"
+    RECONCILE_UNAVAILABLE = "reconcile_unavailable"
+    RECONCILE_ALERT = "reconcile_alert"
+    PRODUCT_NOT_FOUND = "product_not_found"
+    SETTINGS_INVALID = "flow_settings_invalid"
+    BATCH_DELIVERED = "batch_delivered"
+
+
+_VERWERK = gettext_noop("Press Verwerk to try again once it is fixed.")
+
+register(
+    {
+        SyncCode.LEGACY_TEXT: (gettext_noop("%(text)s"), gettext_noop("%(suggestion)s")),
+        SyncCode.PUSHED: (gettext_noop("%(what)s %(number)s booked as %(booked_as)s."),),
+        SyncCode.PUSHED_CONCEPT: (gettext_noop("%(what)s %(number)s booked as concept %(booked_as)s."),),
+        SyncCode.UPDATED: (gettext_noop("%(what)s %(number)s updated in %(system)s (%(booked_as)s)."),),
+        SyncCode.CHANGED_AFTER_BOOKING: (
+            gettext_noop(
+                "Order %(number)s was changed in the shop after it was booked as %(booked_as)s. It was not "
+                "booked again."
+            ),
+            gettext_noop("Correct the booking by hand (credit and book again) if the change matters."),
+        ),
+        SyncCode.NEEDS_REVIEW: (
+            gettext_noop(
+                "The push of %(number)s was interrupted after it was sent; %(system)s may or may not have "
+                "booked it, and it cannot be searched by its reference."
+            ),
+            gettext_noop(
+                "Look for %(reference)s in %(system)s. If it is there, choose 'Mark as booked'; if not, "
+                "choose 'Push again'."
+            ),
+        ),
+        SyncCode.CLAIM_LOST: (
+            gettext_noop(
+                "%(number)s was booked as %(booked_as)s, but its claim had expired and was taken over; check "
+                "for a duplicate booking."
+            ),
+            gettext_noop("Look for %(reference)s in %(system)s and remove a duplicate if there is one."),
+        ),
+        SyncCode.NOT_BOOKED: (
+            gettext_noop("%(system)s checked the document but stored nothing (%(detail)s)."),
+            gettext_noop("Switch off test mode for this connection, then press Verwerk."),
+        ),
+        SyncCode.INTERNAL_ERROR: (
+            gettext_noop("Internal error in koppeling (%(error)s) while preparing %(number)s."),
+            gettext_noop(
+                "This is a fault in koppeling, not in your data; it has been logged. Press Verwerk once "
+                "it is fixed."
+            ),
+        ),
+        SyncCode.GAVE_UP: (
+            gettext_noop("%(system)s kept failing for %(number)s after %(attempts)s tries."),
+            gettext_noop("Press Verwerk to try again once %(system)s is back."),
+        ),
+        SyncCode.RUN_STOPPED: (gettext_noop("The run stopped: %(detail)s"),),
+        SyncCode.RUN_INTERRUPTED: (
+            gettext_noop("The run was interrupted: the worker stopped mid-run."),
+            gettext_noop("Nothing to do: the next run continues where it stopped."),
+        ),
+        SyncCode.RUN_DEADLINE: (
+            gettext_noop(
+                "The run reached its time limit of %(seconds)s seconds; the rest follows in the next run."
+            ),
+        ),
+        SyncCode.TARGET_UNREACHABLE: (
+            gettext_noop("%(system)s could not be reached: %(detail)s. The run stopped; nothing was lost."),
+            gettext_noop(
+                "koppeling tries again on its schedule; check %(system)s's status page if it lasts."
+            ),
+        ),
+        SyncCode.SOURCE_UNREACHABLE: (
+            gettext_noop("%(system)s could not be read: %(detail)s. The run stopped; nothing was lost."),
+            gettext_noop(
+                "koppeling tries again on its schedule; check %(system)s's status page if it lasts."
+            ),
+        ),
+        SyncCode.RATE_LIMIT_WAIT: (
+            gettext_noop(
+                "%(system)s's limit is reached: %(waiting)s waiting; the next goes at %(next_at)s, all done "
+                "around %(eta)s."
+            ),
+            gettext_noop("Nothing to do: koppeling spreads the work over the limit."),
+        ),
+        SyncCode.LINK_PAUSED: (
+            gettext_noop("The link is paused: %(detail)s"),
+            gettext_noop("Fix the cause, then choose 'Resume'; nothing that came in meanwhile is lost."),
+        ),
+        SyncCode.LINK_RESUMED: (gettext_noop("The link was resumed."),),
+        SyncCode.ALERT_UNREACHABLE: (
+            gettext_noop("The last %(runs)s runs could not complete: %(detail)s"),
+            gettext_noop(
+                "koppeling keeps trying on its schedule and misses nothing meanwhile; check the system's "
+                "status page, or the connection's address if it keeps failing."
+            ),
+        ),
+        SyncCode.ALERT_CLOSED: (gettext_noop("The systems answer again; the link runs normally."),),
+        SyncCode.MARKED_BOOKED: (
+            gettext_noop("%(number)s was marked as booked (%(booked_as)s) by %(user)s."),
+        ),
+        SyncCode.CONFIRMED_NOT_BOOKED: (
+            gettext_noop("%(user)s confirmed %(number)s is not in the target; it is pushed again."),
+        ),
+        SyncCode.RETRY_REQUESTED: (gettext_noop("%(user)s pressed Verwerk for %(number)s."),),
+        SyncCode.IGNORED: (gettext_noop("%(user)s set %(number)s aside: %(why)s"),),
+        SyncCode.UNIGNORED: (gettext_noop("%(user)s took %(number)s up again."),),
+        SyncCode.RECONCILE_OK: (gettext_noop("Read back from %(system)s: it matches what was sent."),),
+        SyncCode.RECONCILE_TOTAL_DIFFERS: (
+            gettext_noop(
+                "%(system)s booked %(booked)s %(which)s, where %(expected)s was sent and the order says "
+                "%(source)s (difference %(difference)s)."
+            ),
+            gettext_noop("Correct the booking in %(system)s, or report it if koppeling sent it wrong."),
+        ),
+        SyncCode.RECONCILE_CUSTOMER_DIFFERS: (
+            gettext_noop("%(system)s holds %(field)s '%(booked)s' where the order has '%(expected)s'."),
+            gettext_noop("Check the customer in %(system)s."),
+        ),
+        SyncCode.RECONCILE_REFERENCE_MISSING: (
+            gettext_noop("The booking in %(system)s does not mention %(reference)s."),
+            gettext_noop("Add the order number to the booking's description in %(system)s."),
+        ),
+        SyncCode.RECONCILE_MISSING: (
+            gettext_noop("%(system)s no longer has the booking %(booked_as)s."),
+            gettext_noop("Check whether it was deleted in %(system)s; if so, push the order again."),
+        ),
+        SyncCode.RECONCILE_UNAVAILABLE: (
+            gettext_noop("The booking could not be read back from %(system)s: %(detail)s"),
+        ),
+        SyncCode.RECONCILE_ALERT: (
+            gettext_noop(
+                "%(count)s booked documents differ from their orders, the first %(number)s: %(detail)s"
+            ),
+            gettext_noop("Open the link's Rapportage, filter on 'Differs' and correct each booking."),
+        ),
+        SyncCode.PRODUCT_NOT_FOUND: (
+            gettext_noop("%(system)s has no article %(sku)s used on line %(line)s."),
+            gettext_noop("Create the article in %(system)s (or sync articles first), then press Verwerk."),
+        ),
+        SyncCode.SETTINGS_INVALID: (
+            gettext_noop("The flow's settings are invalid: %(problems)s"),
+            gettext_noop("Correct the settings in the configuration, then press Verwerk."),
+        ),
+        SyncCode.BATCH_DELIVERED: (
+            gettext_noop("Batch %(reference)s with %(count)s documents delivered to %(system)s."),
+        ),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    suggestion: str = ""
+
+
+def render(code: str, params: Mapping[str, Any] | None = None) -> Rendered:
+    """``code`` + ``params`` in the active language; an unknown code shows itself, never fails."""
+    entry = text_of(code)
+    if entry is None:
+        return Rendered(str(code))
+    params = dict(params or {})
+    text = fill(gettext(entry.text), params)
+    suggestion = fill(gettext(entry.suggestion), params) if entry.suggestion else ""
+    return Rendered(text, suggestion)
+
+
+def render_list(outcomes: list[Mapping[str, Any]] | None) -> list[Rendered]:
+    """Stored ``[{"code", "params"}, …]`` (e.g. a record's warnings) rendered."""
+    return [render(str(o.get("code", "")), o.get("params") or {}) for o in (outcomes or [])]
