@@ -44,10 +44,12 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks || true
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.engine_overhead
+	$(BIN)/python -m benchmarks.rate_limited
 	@if [ -f benchmarks/strato_convert.py ]; then $(BIN)/python -m benchmarks.strato_convert; fi
 
 # Translations (needs GNU gettext): refresh the Dutch catalogue, translate, compile. The compiled

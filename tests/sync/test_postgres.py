@@ -17,6 +17,8 @@ from tests.sync.test_engine import assert_exactly_once, invoices_for
 from koppeling.connectors import http as kh
 from koppeling.connectors.simserver import serve_wsgi
 from koppeling.sync.engine import Engine
+from koppeling.sync.pushing import Pusher
+from koppeling.sync.runstate import FlowRun
 from koppeling.sync.models import RecordState, SyncRecord
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -73,8 +75,9 @@ def test_same_claim_cannot_be_taken_twice(seeded_shop, books_sim):
     claims, errors = [], []
 
     def claim():
+        pusher = Pusher(Engine(link).runners[0].prepare_run())
         barrier.wait()
-        _, rows = Engine(link).claim(ids)
+        _, rows = pusher.claim(ids)
         return {r.pk for r in rows}
 
     threads = [_in_thread(claim, claims, errors) for _ in range(2)]
@@ -102,16 +105,15 @@ def test_killed_worker_process_is_recovered_exactly_once(seeded_shop, books_sim,
         ctx = mp.get_context("fork")
 
         def child() -> None:
-            engine = Engine(link)
-            original = engine.checkpoint
+            original = FlowRun.checkpoint
 
-            def crash(name: str) -> None:
-                original(name)
+            def crash(self, name: str) -> None:
+                original(self, name)
                 if name == "after_target_accepted":
                     os._exit(137)
 
-            engine.checkpoint = crash  # type: ignore[method-assign]
-            engine.run()
+            FlowRun.checkpoint = crash  # type: ignore[method-assign]
+            Engine(link).run()
             os._exit(0)
 
         proc = ctx.Process(target=child)
@@ -141,3 +143,50 @@ def test_cursor_and_ledger_survive_a_fresh_connection(seeded_shop, books_sim):
     report = Engine(link).run()
     assert report.pushed == 0
     assert report.api_calls == 1
+
+
+@pytest.mark.redis
+def test_two_workers_share_one_rate_limit_bucket_in_redis(shop_sim):
+    """Two worker processes (each its own limiter) at once against one account limited to 5 an hour."""
+    import datetime as dt
+    import uuid
+
+    from django.conf import settings as django_settings
+
+    from koppeling.connectors.acumulus.simulator import AcumulusSimulator
+    from koppeling.sync.ratelimit import Limiter
+
+    url = django_settings.KOPPELING["RATE_LIMIT_URL"]
+    assert url.startswith("redis://"), "scale-out shares its buckets through Redis"
+    moment = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
+    books = AcumulusSimulator(contractcode=uuid.uuid4().hex[:10], rate_limit=(5, 3600), clock=moment.timestamp)
+    books.latency = 0.01
+    kh.mount_wsgi(BOOKS_URL, books.wsgi)
+    shop_sim.seed(20, seed=4, start=dt.date(2026, 12, 1), days=1)
+    for number in shop_sim.order_numbers():
+        shop_sim.set_status(number, 3, at=dt.datetime(2026, 12, 1, 12, 0))
+    limits = [{"name": "invoices", "limit": 5, "period_seconds": 3600, "applies_to": ["writes_invoices"]}]
+    link = make_link(
+        shop_sim,
+        books,
+        settings={"statuses": ["3"], "order_prefix": "WA", "from_date": "2026-11-01"},
+        books_options={"rate_limits": limits},
+    )
+    results, errors = [], []
+    barrier = threading.Barrier(2)
+
+    def worker():
+        engine = Engine(link, now=lambda: moment, rate_limiter=Limiter(url))
+        barrier.wait()
+        return engine.run()
+
+    threads = [_in_thread(worker, results, errors) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    # together exactly the limit was booked, each order once, and the target never had to refuse
+    assert sum(r.pushed for r in results) == len(books.invoices) == 5
+    assert books.rate_limited_count == 0
+    assert_exactly_once(link, books)
