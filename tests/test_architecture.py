@@ -44,9 +44,10 @@ def graph():
     return grimp.build_graph("koppeling")
 
 
-@pytest.mark.parametrize(
-    ("importer", "imported"), list(itertools.permutations(_connector_packages(), 2)), ids=lambda p: p.rsplit(".")[-1]
-)
+PAIRS = list(itertools.permutations(_connector_packages(), 2))
+
+
+@pytest.mark.parametrize(("importer", "imported"), PAIRS, ids=lambda p: p.rsplit(".")[-1])
 def test_no_connector_imports_another(graph, importer, imported):
     chain = graph.find_shortest_chain(importer=importer, imported=imported, as_packages=True)
     assert chain is None, f"{importer} reaches {imported} through {' -> '.join(chain)}"

@@ -17,9 +17,9 @@ from tests.sync.test_engine import assert_exactly_once, invoices_for
 from koppeling.connectors import http as kh
 from koppeling.connectors.simserver import serve_wsgi
 from koppeling.sync.engine import Engine
+from koppeling.sync.models import RecordState, SyncRecord
 from koppeling.sync.pushing import Pusher
 from koppeling.sync.runstate import FlowRun
-from koppeling.sync.models import RecordState, SyncRecord
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -159,7 +159,8 @@ def test_two_workers_share_one_rate_limit_bucket_in_redis(shop_sim):
     url = django_settings.KOPPELING["RATE_LIMIT_URL"]
     assert url.startswith("redis://"), "scale-out shares its buckets through Redis"
     moment = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
-    books = AcumulusSimulator(contractcode=uuid.uuid4().hex[:10], rate_limit=(5, 3600), clock=moment.timestamp)
+    account = uuid.uuid4().hex[:10]  # its own bucket
+    books = AcumulusSimulator(contractcode=account, rate_limit=(5, 3600), clock=moment.timestamp)
     books.latency = 0.01
     kh.mount_wsgi(BOOKS_URL, books.wsgi)
     shop_sim.seed(20, seed=4, start=dt.date(2026, 12, 1), days=1)

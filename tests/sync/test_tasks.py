@@ -101,3 +101,30 @@ def test_purge_also_drops_old_runs_and_attempt_details(link):
     assert not Run.objects.exists()
     assert not SyncAttempt.objects.exists()
     assert SyncRecord.objects.filter(link=link, state=RecordState.PUSHED).exists()  # the ledger stays
+
+
+def test_a_rate_limited_run_schedules_its_next_run_for_the_free_slot(
+    db, seeded_shop, books_sim, django_capture_on_commit_callbacks
+):
+    import uuid
+
+    from huey.contrib.djhuey import HUEY
+    from tests.conftest import make_link
+
+    limits = [{"name": "invoices", "limit": 1, "period_seconds": 3600, "applies_to": ["writes_invoices"]}]
+    books_sim.contractcode = uuid.uuid4().hex[:8]  # its own bucket
+    link = make_link(seeded_shop, books_sim, books_options={"rate_limits": limits})
+    flow = Flow.objects.get(link=link)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.run_flow(flow.pk)
+    flow.refresh_from_db()
+    assert flow.waiting_until is not None
+    free = flow.waiting_until.astimezone(dt.UTC).replace(tzinfo=None)
+    ours = [
+        t
+        for t in HUEY.pending() + HUEY.scheduled()  # the queue file is shared by test runs: find ours
+        if t.args == (flow.pk,) and t.eta and abs((t.eta - free).total_seconds()) < 1
+    ]
+    assert len(ours) == 1
+    for task in ours:
+        HUEY.revoke(task)

@@ -48,6 +48,9 @@ def run_flow(flow_id: int, kind: str = RunKind.SCHEDULED, order_number: str | No
     flow = Flow.objects.select_related("link", "source", "target").get(pk=flow_id)
     with FlowRunner(flow) as runner:
         report = runner.run(kind=kind, order_number=order_number)
+    if report.waiting_until is not None:  # a rate limit: wake exactly when the next slot is free
+        eta = report.waiting_until  # aware: Huey takes a naive time as the machine's local time
+        transaction.on_commit(lambda: sync_flow.schedule(args=(flow_id,), eta=eta))
     return {"pushed": report.pushed, "failed": report.failed, "status": report.status}
 
 
