@@ -191,3 +191,47 @@ def test_two_workers_share_one_rate_limit_bucket_in_redis(shop_sim):
     assert sum(r.pushed for r in results) == len(books.invoices) == 5
     assert books.rate_limited_count == 0
     assert_exactly_once(link, books)
+
+
+def test_a_stuck_remote_does_not_hold_up_another_organisations_run(seeded_shop, books_sim):
+    """Two worker threads: one pushes into a target that drips its answers, the other runs a
+    healthy link of another organisation at the same time and finishes first."""
+    import time
+
+    from koppeling.sync.models import Organisation
+    from tests.sync.test_bounded_runs import dripping
+
+    server = serve_wsgi(dripping(seconds=6))
+    try:
+        stuck = make_link(seeded_shop, books_sim, name="stuck", books_options={"call_deadline_seconds": 2.0})
+        stuck.target.base_url = server.url + "/acumulus"
+        stuck.target.save()
+        other = Organisation.objects.create(name="Other", slug="other")
+        fine = make_link(seeded_shop, books_sim, name="fine", org=other)
+        finished: dict[str, float] = {}
+        started = time.monotonic()
+
+        def run(link, name):
+            def go():
+                report = Engine(link).run()
+                finished[name] = time.monotonic() - started
+                return report
+
+            return go
+
+        results, errors = [], []
+        threads = [
+            _in_thread(run(stuck, "stuck"), results, errors),
+            _in_thread(run(fine, "fine"), results, errors),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        server.shutdown()
+    assert not errors, errors
+    assert finished["fine"] < finished["stuck"]  # not held up behind the stuck one
+    assert finished["stuck"] < 10  # and the stuck one is bounded by its deadline
+    assert SyncRecord.objects.filter(link=fine, state=RecordState.PUSHED).exists()
+    assert_exactly_once(fine, books_sim)

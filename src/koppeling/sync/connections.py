@@ -28,4 +28,12 @@ def build_connector(
         credentials=connection.credentials,
         options=connection.options or {},
     )
-    return cls(config, make_client(base_url, counter=counter))
+    options = connection.options or {}
+    client = make_client(
+        base_url,
+        counter=counter,
+        # an operator may shorten (or lengthen) them per connection; the connector's are the default
+        deadline=float(options.get("call_deadline_seconds", cls.call_deadline_seconds)),
+        max_response_bytes=int(options.get("max_response_bytes", cls.max_response_bytes)),
+    )
+    return cls(config, client)

@@ -403,7 +403,10 @@ class Pusher:
             else:
                 self._retry(token, record, flight, exc)
             self._transient_streak += 1
-            if self._transient_streak >= UNREACHABLE_AFTER_FAILURES and not self.run.report.pushed:
+            # a target that never answered anything yet gets no more calls after a few failures —
+            # after the first one whose outcome is unknown, none: each would be one more to review
+            limit = 1 if exc.maybe_processed else UNREACHABLE_AFTER_FAILURES
+            if self._transient_streak >= limit and not self.run.report.pushed:
                 self.stop = Stop("unreachable", error=exc)
         elif isinstance(exc, ConnectorError):
             self._reject(token, record, ReasonCode.TARGET_REJECTED, exc.outcome, flight=flight, exc=exc)

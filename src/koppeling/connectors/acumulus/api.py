@@ -23,6 +23,7 @@ from koppeling.core.messages import gettext_noop, register
 
 from ..errors import (
     AuthError,
+    ConnectorCode,
     ConnectorError,
     DataError,
     NotFound,
@@ -31,7 +32,7 @@ from ..errors import (
     ResponseError,
     TransientError,
 )
-from ..http import parse_retry_after
+from ..http import ResponseTooLarge, parse_retry_after
 
 __all__ = [
     "AcumulusCode",
@@ -391,9 +392,14 @@ def _error_for(errors: list[tuple[str, str, str]], status_code: int) -> Connecto
     return error
 
 
-def transport_error(exc: httpx.TransportError, *, mutating: bool) -> TransientError:
+def transport_error(exc: httpx.TransportError, *, mutating: bool) -> ConnectorError:
     """A call that got no complete answer: refused connections were never sent; the rest may
-    have arrived, so a mutating call's outcome is unknown."""
+    have arrived, so a mutating call's outcome is unknown. An answer over the size cap was not
+    read: for a booking, whether it was made is unknown; for a read it is an unusable answer."""
+    if isinstance(exc, ResponseTooLarge):
+        if mutating:
+            return outcome_unknown(f"Acumulus sent an answer larger than {exc.cap} bytes; it was not read.")
+        return ResponseError(ConnectorCode.RESPONSE_TOO_LARGE, _p(limit=exc.cap))
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return TransientError(AcumulusCode.UNREACHABLE, _p(detail=type(exc).__name__), maybe_processed=False)
     if mutating:

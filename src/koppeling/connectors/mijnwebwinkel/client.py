@@ -33,7 +33,7 @@ from koppeling.connectors.errors import (
     ResponseError,
     TransientError,
 )
-from koppeling.connectors.http import parse_retry_after
+from koppeling.connectors.http import ResponseTooLarge, parse_retry_after
 from koppeling.connectors.registry import register as register_connector
 from koppeling.core.messages import gettext_noop, register
 from koppeling.core.models import Order
@@ -292,6 +292,8 @@ class MijnwebwinkelSource(Connector, ReadsOrders):
             raise TransientError(
                 ConnectorCode.TIMEOUT, _params(operation=f"{method} {url}", detail=type(exc).__name__)
             ) from None
+        except ResponseTooLarge as exc:
+            raise ResponseError(ConnectorCode.RESPONSE_TOO_LARGE, _params(limit=exc.cap)) from None
         except httpx.TransportError as exc:
             raise TransientError(
                 ConnectorCode.UNREACHABLE, _params(operation=f"{method} {url}", detail=type(exc).__name__)
