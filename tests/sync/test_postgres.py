@@ -198,8 +198,9 @@ def test_a_stuck_remote_does_not_hold_up_another_organisations_run(seeded_shop, 
     healthy link of another organisation at the same time and finishes first."""
     import time
 
-    from koppeling.sync.models import Organisation
     from tests.sync.test_bounded_runs import dripping
+
+    from koppeling.sync.models import Organisation
 
     server = serve_wsgi(dripping(seconds=6))
     try:
