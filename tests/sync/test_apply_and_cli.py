@@ -250,3 +250,24 @@ def test_shared_database_needs_shared_keys(tmp_path):
     )
     assert probe.returncode != 0
     assert "KOPPELING_FERNET_KEYS" in probe.stderr
+
+
+def test_the_readme_example_applies(shop_sim, books_sim):
+    import re
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", readme, re.S).group(1)
+    data = tomllib.loads(block)
+    env = {
+        "MWW_PARTNER_TOKEN": "p",
+        "MWW_TOKEN": "t",
+        "ACU_CONTRACT": "c",
+        "ACU_USER": "u",
+        "ACU_PASSWORD": "w",
+    }
+    result = apply_config(data, env=env, source="README.md")
+    assert "flow shop-to-books: orders_to_invoices" in result.created
+    flow = Flow.objects.get()
+    assert flow.target_settings["accounts"] == {"paypal": "2", "*": "1"}

@@ -360,9 +360,7 @@ class Pusher:
             ],
         )
         run.checkpoint("inside_ledger_update")
-        ActivityEvent.objects.bulk_create(
-            [self._pushed_event(f.record, r, f.record.pk in won) for f, r in booked]
-        )
+        dbwrite.insert_rows([self._pushed_event(f.record, r, f.record.pk in won) for f, r in booked])
         for flight, _ in booked:
             if flight.record.pk in won:
                 run.report.pushed += 1
