@@ -236,3 +236,39 @@ def test_a_stuck_remote_does_not_hold_up_another_organisations_run(seeded_shop, 
     assert finished["stuck"] < 10  # and the stuck one is bounded by its deadline
     assert SyncRecord.objects.filter(link=fine, state=RecordState.PUSHED).exists()
     assert_exactly_once(fine, books_sim)
+
+
+def test_two_workers_refreshing_one_token_never_spend_it_twice(db):
+    """A single-use refresh token (Visma Connect rotates them): both workers refresh at once under
+    the connection's lock; the second sees the first's new token instead of spending the old one."""
+    from koppeling.sync.connections import ConnectionCredentials
+    from koppeling.sync.models import Connection, Organisation
+
+    org = Organisation.objects.create(name="OAuth", slug="oauth")
+    conn = Connection(organisation=org, name="visma", system="acumulus")
+    conn.credentials = {"refresh_token": "r0", "access_token": "a0"}
+    conn.save()
+    spent: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(2)
+
+    def refresh(current):
+        with lock:
+            spent.append(current["refresh_token"])
+        n = int(current["refresh_token"][1:]) + 1
+        return {"refresh_token": f"r{n}", "access_token": f"a{n}"}
+
+    def worker():
+        barrier.wait()
+        return ConnectionCredentials(conn.pk).update(refresh)
+
+    results, errors = [], []
+    threads = [_in_thread(worker, results, errors) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    assert sorted(spent) == ["r0", "r1"]  # each token spent once
+    conn.refresh_from_db()
+    assert conn.credentials == {"refresh_token": "r2", "access_token": "a2"}

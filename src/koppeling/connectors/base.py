@@ -25,11 +25,11 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -50,6 +50,7 @@ __all__ = [
     "Capability",
     "ConnectionConfig",
     "Connector",
+    "CredentialStore",
     "Fetched",
     "FetchedOrder",
     "Findability",
@@ -202,6 +203,14 @@ class RateLimit:
         )
 
 
+class CredentialStore(Protocol):
+    """Where a connection's credentials live (the runtime's: encrypted, one row per connection)."""
+
+    def update(self, change: Callable[[Mapping[str, str]], Mapping[str, str] | None]) -> Mapping[str, str]:
+        """Run ``change`` on the stored credentials under a lock; store and return the result."""
+        ...
+
+
 class Connector(abc.ABC):
     """One account at one external system."""
 
@@ -221,9 +230,35 @@ class Connector(abc.ABC):
     call_deadline_seconds: ClassVar[float] = 60.0
     max_response_bytes: ClassVar[int] = 32 * 1024 * 1024
 
-    def __init__(self, config: ConnectionConfig, http: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        config: ConnectionConfig,
+        http: httpx.Client | None = None,
+        *,
+        credential_store: CredentialStore | None = None,
+    ) -> None:
         self.config = config
         self.http = http or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0))
+        self.credential_store = credential_store
+
+    def update_credentials(
+        self, change: Callable[[Mapping[str, str]], Mapping[str, str] | None]
+    ) -> Mapping[str, str]:
+        """Change the stored credentials atomically (an OAuth token refresh); returns the new ones.
+
+        ``change`` gets the credentials as they are stored *now* (another worker may have refreshed
+        them a moment ago) and returns the new ones, or None to keep them. With a store it runs
+        under the connection's lock, so two workers never spend the same single-use refresh token;
+        without one (tests, the CLI without a database) only this connector's copy changes.
+        """
+        if self.credential_store is not None:
+            current = self.credential_store.update(change)
+        else:
+            current = change(self.config.credentials) or self.config.credentials
+        self.config = ConnectionConfig(
+            self.config.system, self.config.base_url, dict(current), self.config.options
+        )
+        return current
 
     @abc.abstractmethod
     def check(self) -> None:

@@ -133,6 +133,14 @@ class OrderFlowSettings(OrderSelection):
     strict_icp: bool = False
     #: a booked total may differ this much from what was sent before reconciliation reports it
     reconcile_tolerance: Decimal = Field(Decimal("0.00"), ge=0, le=100)
+    #: warning codes that hold the order for a person instead of booking it with the warning noted
+    #: (e.g. "vat_regime_fallback"); Verwerk then books it as it is
+    hold_on: tuple[str, ...] = ()
+
+    @field_validator("hold_on", mode="before")
+    @classmethod
+    def _hold_list(cls, value: Any) -> Any:
+        return _str_list(value)
 
     @field_validator("seller_country")
     @classmethod

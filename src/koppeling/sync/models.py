@@ -182,6 +182,7 @@ class ReasonCode(models.TextChoices):
     INTERRUPTED = "interrupted", _("Push interrupted; outcome unknown")
     CHANGED_AFTER_BOOKING = "changed_after_booking", _("Changed in the source after it was booked")
     IGNORED_BY_PERSON = "ignored_by_person", _("Ignored by a person")
+    HELD = "held", _("Held for a person: a warning the configuration asks to check")
 
 
 class ReconcileStatus(models.TextChoices):

@@ -69,6 +69,8 @@ BATCH = 100
 UNREACHABLE_AFTER_FAILURES = 3
 #: a claim's rows still queued are renewed this often (the claim timeout is minutes)
 RENEW_EVERY_SECONDS = 30.0
+#: the priority of a row a person pressed Verwerk for (sync.review)
+VERWERK_PRIORITY = 10
 
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
@@ -267,7 +269,12 @@ class Pusher:
                 if self.kind.skip_reason(item, run.context):
                     ledger.apply(record, Event.RELEASE, token=token, now=run.now())
                     return None  # no longer eligible: the next fetch records why
-            return self.kind.prepare(item, run.context)
+            prepared = self.kind.prepare(item, run.context)
+            held = self._held_by(prepared, record)
+            if held is not None:
+                self._reject(token, record, ReasonCode.HELD, held)
+                return None
+            return prepared
         except RuleError as exc:
             self._reject(token, record, ReasonCode.RULE, exc.outcome)
         except TransientError as exc:
@@ -284,6 +291,14 @@ class Pusher:
             )
             self._reject(token, record, ReasonCode.RULE, outcome)
         return None
+
+    def _held_by(self, prepared: Prepared, record: SyncRecord) -> Outcome | None:
+        """The first warning the flow holds orders for, unless a person pressed Verwerk (then it
+        is booked as it is: they saw the warning)."""
+        hold_on = set(getattr(self.run.context.settings, "hold_on", ()) or ())
+        if not hold_on or record.priority >= VERWERK_PRIORITY:
+            return None
+        return next((w for w in prepared.warnings if str(w.code) in hold_on), None)
 
     def log_attempts(self, token: uuid.UUID, ready: list[tuple[SyncRecord, Prepared]]) -> list[_InFlight]:
         """Commit the attempt rows *before* the calls: after a crash they say "maybe sent".
@@ -360,7 +375,13 @@ class Pusher:
             ],
         )
         run.checkpoint("inside_ledger_update")
-        dbwrite.insert_rows([self._pushed_event(f.record, r, f.record.pk in won) for f, r in booked])
+        events = [self._pushed_event(f.record, r, f.record.pk in won) for f, r in booked]
+        events += [  # what the target itself warned about, in the activity log too
+            run.event(ActivityLevel.WARNING, str(w.code), dict(w.params), f.record)
+            for f, r in booked
+            for w in r.warnings
+        ]
+        dbwrite.insert_rows(events)
         for flight, _ in booked:
             if flight.record.pk in won:
                 run.report.pushed += 1

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings as django_settings
 
 from koppeling.connectors.base import Connector
-from koppeling.core.messages import Outcome
+from koppeling.core.messages import Outcome, jsonable
 
 from .flowkinds import FlowContext, FlowKind
 from .models import ActivityEvent, ActivityLevel, Flow, Link, Run, RunStatus, SyncRecord
@@ -126,8 +126,8 @@ class FlowRun:
         return time.monotonic() > self.deadline
 
     def params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Outcome parameters as stored: every credential of both connections redacted."""
-        return self.redactor.params(params)
+        """Outcome parameters as stored: JSON values, every credential of both connections redacted."""
+        return self.redactor.params(jsonable(dict(params or {})))
 
     def outcome(self, outcome: Outcome) -> dict[str, Any]:
         return {"code": str(outcome.code), "params": self.params(outcome.as_dict()["params"])}

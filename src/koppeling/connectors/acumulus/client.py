@@ -160,9 +160,9 @@ class AcumulusTarget(Connector, WritesInvoices, WritesCreditNotes):
     totals_method: ClassVar[TotalsMethod] = TotalsMethod.PER_LINE_FROM_EX
     settings_model: ClassVar[type[BaseModel]] = AcumulusSettings
 
-    def __init__(self, config: ConnectionConfig, http: httpx.Client | None = None) -> None:
+    def __init__(self, config: ConnectionConfig, http: httpx.Client | None = None, **kwargs: Any) -> None:
         base = (config.base_url or self.default_base_url).rstrip("/")
-        super().__init__(config, http or make_client(base))
+        super().__init__(config, http or make_client(base), **kwargs)
         options = config.options
         self._base = base
         self._version = str(options.get("api_version", "stable"))

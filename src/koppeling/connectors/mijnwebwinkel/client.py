@@ -239,8 +239,8 @@ class MijnwebwinkelSource(Connector, ReadsOrders):
     #: orders are paged by order number, not by status-change time: the cursor waits for a whole fetch
     cursor_ordered: ClassVar[bool] = False
 
-    def __init__(self, config: ConnectionConfig, http: httpx.Client | None = None) -> None:
-        super().__init__(config, http)
+    def __init__(self, config: ConnectionConfig, http: httpx.Client | None = None, **kwargs: Any) -> None:
+        super().__init__(config, http, **kwargs)
         options = config.options or {}
         self.base_url = (config.base_url or self.default_base_url).rstrip("/")
         self.version = str(options.get("api_version", "1"))

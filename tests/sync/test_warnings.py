@@ -1,0 +1,57 @@
+"""Warnings are outcomes: stored with the record, shown in the dry run, logged, and — where the
+flow says so — holding the order for a person, who books it with Verwerk."""
+
+from __future__ import annotations
+
+import pytest
+from tests.conftest import LINK_SETTINGS, make_link
+
+from koppeling.sync.engine import Engine
+from koppeling.sync.models import ActivityEvent, ReasonCode, RecordState, SyncRecord
+from koppeling.sync.outcomes import render
+from koppeling.sync.review import retry_record
+
+pytestmark = pytest.mark.django_db
+
+CARRIED_OVER = "oss_reduced_rate_carried_over"  # a Dutch 9% line sold to a Belgian consumer
+
+
+def test_warnings_are_stored_with_the_record_and_logged(link):
+    Engine(link).run()
+    warned = [r for r in SyncRecord.objects.filter(link=link, state=RecordState.PUSHED) if r.warnings]
+    assert warned, "the seeded shop has BE consumers with 9% lines"
+    codes = {w["code"] for r in warned for w in r.warnings}
+    assert CARRIED_OVER in codes
+    for record in warned:
+        for warning in record.warnings:
+            assert render(warning["code"], warning["params"]).text  # rendered when shown, not stored
+    # the target's own warnings (here: Acumulus will book another total) are in the activity log
+    target_warned = [r for r in warned if any(w["code"].startswith("acumulus_") for w in r.warnings)]
+    assert target_warned, "Acumulus's per-line VAT differs on some seeded orders"
+    for record in target_warned:
+        assert ActivityEvent.objects.filter(
+            record=record, code="acumulus_totals_differ", level="warning"
+        ).exists()
+
+
+def test_dry_run_shows_the_warnings(link):
+    report = Engine(link).run(dry_run=True)
+    assert any(prepared.warnings for _number, prepared in report.would_push)
+
+
+def test_a_warning_the_flow_holds_on_waits_for_a_person_who_books_it_with_verwerk(db, seeded_shop, books_sim):
+    link = make_link(seeded_shop, books_sim, settings={**LINK_SETTINGS, "hold_on": [CARRIED_OVER]})
+    Engine(link).run()
+    held = SyncRecord.objects.filter(link=link, state=RecordState.FAILED, reason_code=ReasonCode.HELD)
+    assert held.exists() and set(held.values_list("error_code", flat=True)) == {CARRIED_OVER}
+    assert not any(
+        w["code"] == CARRIED_OVER
+        for r in SyncRecord.objects.filter(link=link, state="pushed")
+        for w in r.warnings
+    )
+    record = held.first()
+    assert retry_record(record, user="boekhouder")
+    report = Engine(link).run(kind="order", order_number=record.source_id)
+    record.refresh_from_db()
+    assert report.pushed == 1 and record.state == RecordState.PUSHED
+    assert any(w["code"] == CARRIED_OVER for w in record.warnings)  # booked with the warning noted
