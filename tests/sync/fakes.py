@@ -129,8 +129,8 @@ class Shopfront(Connector, WritesProducts, WritesStock, WritesCustomers, WritesB
         return PushResult(target_id)
 
     # stock
-    def set_stock(self, level: StockLevel, settings: Any = None) -> PushResult:
-        self.stock[level.sku] = (level.available, level.managed)
+    def set_stock(self, level: StockLevel, quantity: Decimal, settings: Any = None) -> PushResult:
+        self.stock[level.sku] = (quantity, level.managed)
         self.writes.append(("set_stock", level.sku, ()))
         return PushResult(level.sku)
 

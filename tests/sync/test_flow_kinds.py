@@ -205,3 +205,12 @@ class _Refusing(Shopfront):
 
 
 TestShopfrontBatchConformance = get_connector_test_class(ShopfrontBatchHarness)
+
+
+def test_stock_calculation_can_count_what_is_on_order():
+    warehouse, shopfront = Warehouse(), Shopfront()
+    flow = _link("stock", {"calculation": "available_plus_incoming"})
+    level = StockLevel("SKU-9", Decimal(10), Decimal(4), incoming=Decimal(5))
+    warehouse.stock["SKU-9"] = (level, T0 - dt.timedelta(hours=1))
+    _run(flow, warehouse, shopfront)
+    assert shopfront.stock["SKU-9"] == (Decimal(11), True)

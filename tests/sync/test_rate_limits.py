@@ -146,3 +146,22 @@ def test_two_links_on_one_account_share_its_limit(db, paid_shop, books_sim, cloc
     pushed = Engine(one, now=clock.now).run().pushed + Engine(two, now=clock.now).run().pushed
     assert pushed == 2 and books_sim.rate_limited_count == 0
     assert flow_of(two).waiting_until is not None
+
+
+def test_a_source_limit_on_every_call_paces_the_fetch_instead_of_failing_it(db, paid_shop, books_sim, clock):
+    from koppeling.sync.models import Connection
+
+    link = make_link(paid_shop, books_sim, settings=_settings())
+    # given the shop's account allows one call per five minutes
+    Connection.objects.filter(pk=link.source_id).update(
+        options={"rate_limits": [{"name": "calls", "limit": 1, "period_seconds": 300}]}
+    )
+    link.refresh_from_db()
+    first = Engine(link, now=clock.now).run()
+    assert first.fetched == 20 and first.status == "ok"
+    # when the next run comes within those five minutes, it waits instead of calling
+    second = Engine(link, now=clock.now).run()
+    assert second.status == "ok" and second.error_code == "" and second.fetched == 0
+    assert second.waiting_until is not None
+    assert abs((second.waiting_until - clock.now()).total_seconds() - 300) < 2
+    assert Flow.objects.get(link=link).waiting_until == second.waiting_until

@@ -264,6 +264,11 @@ class Connector(abc.ABC):
     def check(self) -> None:
         """Prove the credentials work with one cheap call; raise ``AuthError`` if not."""
 
+    def check_rights(self, capabilities: frozenset[Capability]) -> None:
+        """Prove the account may do what the flows over it need; raise ``AuthError`` naming the
+        first right that is missing. Default: what ``check`` proves is enough."""
+        self.check()
+
     def close(self) -> None:
         self.http.close()
 
@@ -390,8 +395,9 @@ class ReadsStock(abc.ABC):
 
 class WritesStock(abc.ABC):
     @abc.abstractmethod
-    def set_stock(self, level: StockLevel, settings: Any = None) -> PushResult:
-        """Set the article's stock to ``level.available`` (absolute, so a repeat is harmless)."""
+    def set_stock(self, level: StockLevel, quantity: Decimal, settings: Any = None) -> PushResult:
+        """Set the article's stock to ``quantity`` (absolute, so a repeat is harmless); ``level``
+        says whether it is managed at all."""
 
 
 class ReadsCustomers(abc.ABC):

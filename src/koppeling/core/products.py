@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from enum import StrEnum
 
-__all__ = ["PRODUCT_FIELDS", "Product", "StockLevel"]
+__all__ = ["PRODUCT_FIELDS", "Product", "StockCalculation", "StockLevel"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,10 @@ class Product:
     currency: str = "EUR"
     unit: str = ""
     active: bool = True
+    #: where the target can fetch the article's picture (empty: none)
+    image_url: str = ""
+    #: the source's item attributes and characteristics, by name (mapped by the user)
+    attributes: tuple[tuple[str, str], ...] = ()
 
     def values(self) -> dict[str, object]:
         """The fields a target may write, by name (protected fields are chosen from these)."""
@@ -41,9 +46,19 @@ PRODUCT_FIELDS: tuple[str, ...] = tuple(
 )
 
 
+class StockCalculation(StrEnum):
+    """Which figure of the source's stock goes to the target (seed 004: available minus sales
+    reservations by default)."""
+
+    ON_HAND = "on_hand"
+    AVAILABLE = "available"  # on hand minus sales reservations
+    AVAILABLE_PLUS_INCOMING = "available_plus_incoming"  # … plus what is on order with suppliers
+
+
 @dataclass(frozen=True, slots=True)
 class StockLevel:
-    """How many of one article can be sold: ``on_hand`` minus ``reserved`` (open sales orders).
+    """How many of one article can be sold: ``on_hand`` minus ``reserved`` (open sales orders),
+    and ``incoming`` (on order with suppliers).
 
     ``managed`` False means the source does not track stock for it (the target should not either).
     """
@@ -52,7 +67,16 @@ class StockLevel:
     on_hand: Decimal
     reserved: Decimal = Decimal(0)
     managed: bool = True
+    incoming: Decimal = Decimal(0)
 
     @property
     def available(self) -> Decimal:
         return self.on_hand - self.reserved
+
+    def quantity(self, calculation: StockCalculation = StockCalculation.AVAILABLE) -> Decimal:
+        """The figure ``calculation`` asks for."""
+        if calculation == StockCalculation.ON_HAND:
+            return self.on_hand
+        if calculation == StockCalculation.AVAILABLE_PLUS_INCOMING:
+            return self.available + self.incoming
+        return self.available

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from koppeling.core.invoicing import InvoiceSettings
 from koppeling.core.models import Order, PaymentStatus
-from koppeling.core.products import PRODUCT_FIELDS
+from koppeling.core.products import PRODUCT_FIELDS, StockCalculation
 
 from .models import ReasonCode
 
@@ -215,6 +215,8 @@ class StockFlowSettings(FlowSettings):
 
     #: "from_source": managed as the source says; "always"/"never": override
     managed: Literal["from_source", "always", "never"] = "from_source"
+    #: which figure goes: on hand, available (minus sales reservations), or available plus incoming
+    calculation: StockCalculation = StockCalculation.AVAILABLE
 
 
 class CustomerFlowSettings(FlowSettings):

@@ -321,12 +321,20 @@ class Stock(FlowKind):
         return source.fetch_stock_level(source_id)
 
     def prepare(self, item: StockLevel, context: FlowContext) -> Prepared:
-        managed = {"always": True, "never": False}.get(context.settings.managed, item.managed)
+        settings: StockFlowSettings = context.settings
+        managed = {"always": True, "never": False}.get(settings.managed, item.managed)
         level = dataclasses.replace(item, managed=managed)
-        return Prepared(level, sent={"available": format(level.available, "f"), "managed": managed})
+        quantity = level.quantity(settings.calculation)
+        sent = {
+            "quantity": format(quantity, "f"),
+            "calculation": settings.calculation.value,
+            "managed": managed,
+        }
+        return Prepared(level, sent=sent)
 
     def push(self, target: Any, prepared: Prepared, context: FlowContext, record: Any) -> PushResult:
-        return target.set_stock(prepared.document, context.target_settings)
+        quantity = Decimal(prepared.sent["quantity"])
+        return target.set_stock(prepared.document, quantity, context.target_settings)
 
 
 class Customers(FlowKind):

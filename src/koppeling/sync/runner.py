@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from koppeling.connectors.base import Capability, Connector
-from koppeling.connectors.errors import AuthError, ConnectorCode, ConnectorError, QuotaError
+from koppeling.connectors.errors import AuthError, ConnectorCode, ConnectorError, QuotaError, RateLimited
 from koppeling.connectors.http import CallCounter
 from koppeling.core.messages import Outcome
 
@@ -42,7 +42,7 @@ from .models import (
 )
 from .outcomes import SyncCode
 from .pushing import Pusher, Stop
-from .ratelimit import Limiter, limiter
+from .ratelimit import DEFAULT_HOLD_SECONDS, Limiter, limiter
 from .recovery import recover_flow
 from .redact import Redactor
 from .runstate import FlowRun, RunReport, SimulatedCrash
@@ -82,6 +82,23 @@ class FlowRunner:
         self.now = now
         self.crash_at = crash_at
         self.limiter = rate_limiter or limiter()
+        for connector in {id(c): c for c in (self.source, self.target)}.values():
+            self._pace_every_call(connector)
+
+    def _pace_every_call(self, connector: Connector) -> None:
+        """Limits on *every* request of an account (e.g. Lightspeed's calls per 5 minutes): each
+        request takes a slot first; an empty bucket raises ``RateLimited`` before it is sent."""
+        if not any("*" in limit.applies_to for limit in connector.limits()):
+            return
+
+        def take(request: Any) -> None:
+            slot = self.limiter.take(connector, None, self.now())
+            if not slot.granted:
+                wait = (slot.retry_at - self.now()).total_seconds() if slot.retry_at else None
+                raise RateLimited(params={"system": connector.label}, retry_after=wait, limit=slot.limit)
+
+        hooks = connector.http.event_hooks
+        connector.http.event_hooks = {**hooks, "request": [take, *hooks.get("request", [])]}
 
     def _build(self, connection: Any, needs: Capability) -> Connector:
         connector = build_connector(connection, self.counter, needs=needs)
@@ -178,6 +195,11 @@ class FlowRunner:
             )
         except (AuthError, QuotaError) as exc:
             self._pause(run, exc)
+        except RateLimited as exc:  # a source's limit while reading: paced, not failed
+            until = self.now() + dt.timedelta(seconds=exc.retry_after or DEFAULT_HOLD_SECONDS)
+            if exc.status_code == 429:  # the source itself said so: nobody reads it before then
+                self.limiter.hold(self.source, until)
+            stop = Stop("rate_limited", until)
         except ConnectorError as exc:
             failure = self._unreachable(run, exc, SyncCode.SOURCE_UNREACHABLE, self.source)
         except SimulatedCrash:
