@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from koppeling.sync.engine import Engine
 from koppeling.sync.models import (
@@ -220,7 +220,8 @@ def test_ambiguous_gateway_error_goes_to_review_not_repush(link, books_sim):
     review = SyncRecord.objects.filter(link=link, state=RecordState.NEEDS_REVIEW)
     assert review.count() == 1
     record = review.get()
-    assert "Mark as booked" in render(record.error_code, record.params).suggestion
+    with translation.override("en"):
+        assert "Mark as booked" in render(record.error_code, record.params).suggestion
     Engine(link, now=lambda: timezone.now() + dt.timedelta(hours=2)).run()
     assert len(invoices_for(books_sim, record.reference)) == 1
 

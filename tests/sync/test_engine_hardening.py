@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.utils import translation
 from tests.sync.test_engine import assert_exactly_once, invoices_for
 
 from koppeling.connectors.base import FetchedOrder
@@ -72,7 +73,9 @@ def test_target_in_test_mode_books_nothing_and_says_so(link, books_sim):
     assert not books_sim.invoices
     failed = SyncRecord.objects.filter(link=link, state=RecordState.FAILED, error_code="not_booked")
     assert failed.exists()
-    assert "test mode" in render(failed.first().error_code, failed.first().params).suggestion
+    with translation.override("en"):
+        assert "test mode" in render(failed.first().error_code, failed.first().params).suggestion
+    assert any(w["code"] == "acumulus_testmode" for w in failed.first().warnings)  # why, as a code
     # once test mode is off, Verwerk books them
     target.options = {}
     target.save()

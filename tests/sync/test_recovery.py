@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 from tests.conftest import flow_of
 from tests.sync.test_engine import assert_exactly_once
 
@@ -106,7 +106,7 @@ def test_unreachable_target_fails_the_run_and_alerts_once_without_pausing(
     assert not SyncRecord.objects.filter(link=link, state=RecordState.FAILED).exists()
     # and the CLI says it failed (exit 2), naming the system, not "paused"
     Run.objects.update(started_at=timezone.now() - timezone.timedelta(minutes=5))
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True), translation.override("en"):
         code = cli.main(["sync", str(link.pk)])
         out = capsys.readouterr().out
         Engine(link).run()

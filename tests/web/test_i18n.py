@@ -35,3 +35,23 @@ def test_compiled_catalogue_matches_the_source():
         compiled = gettext.GNUTranslations(fh)
     stale = [mid for mid, mstr in _entries() if compiled.gettext(mid) != mstr]
     assert stale == [], "run `make messages` (msgfmt) after editing django.po"
+
+
+def test_every_outcome_text_is_translated():
+    """Every code any package registered has its text and suggestion in the Dutch catalogue."""
+    import koppeling.core
+    import koppeling.sync.outcomes  # noqa: F401
+    from koppeling.connectors.registry import discover
+    from koppeling.core.messages import registered_codes, text_of
+
+    discover()
+    translated = {mid: mstr for mid, mstr in _entries() if mstr}
+    missing = []
+    for code in registered_codes():
+        if code.startswith("demo_"):  # the example in core.messages' docstring
+            continue
+        entry = text_of(code)
+        for text in (entry.text, entry.suggestion):
+            if text and text not in translated:
+                missing.append((code, text))
+    assert missing == [], f"run `make messages` and translate: {missing[:5]}"

@@ -7,11 +7,14 @@ Dutch (and any other) translation comes from the Django catalogue. :func:`render
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from koppeling.core.messages import fill, gettext_noop, register, text_of
@@ -47,6 +50,7 @@ class SyncCode(StrEnum):
     UNIGNORED = "record_unignored"
     RECONCILE_OK = "reconcile_ok"
     RECONCILE_TOTAL_DIFFERS = "reconcile_total_differs"
+    RECONCILE_TOTAL_EX_DIFFERS = "reconcile_total_ex_differs"
     RECONCILE_CUSTOMER_DIFFERS = "reconcile_customer_differs"
     RECONCILE_REFERENCE_MISSING = "reconcile_reference_missing"
     RECONCILE_MISSING = "reconcile_missing"
@@ -79,7 +83,7 @@ register(
             ),
             gettext_noop(
                 "Look for %(reference)s in %(system)s. If it is there, choose 'Mark as booked'; if not, "
-                "choose 'Push again'."
+                "choose 'Not in %(system)s: push again'."
             ),
         ),
         SyncCode.CLAIM_LOST: (
@@ -90,7 +94,7 @@ register(
             gettext_noop("Look for %(reference)s in %(system)s and remove a duplicate if there is one."),
         ),
         SyncCode.NOT_BOOKED: (
-            gettext_noop("%(system)s checked the document but stored nothing (%(detail)s)."),
+            gettext_noop("%(system)s checked the document but stored nothing."),
             gettext_noop("Switch off test mode for this connection, then press Verwerk."),
         ),
         SyncCode.INTERNAL_ERROR: (
@@ -158,8 +162,15 @@ register(
         SyncCode.RECONCILE_OK: (gettext_noop("Read back from %(system)s: it matches what was sent."),),
         SyncCode.RECONCILE_TOTAL_DIFFERS: (
             gettext_noop(
-                "%(system)s booked %(booked)s %(which)s, where %(expected)s was sent and the order says "
+                "%(system)s booked %(booked)s incl. VAT, where %(expected)s was sent and the order says "
                 "%(source)s (difference %(difference)s)."
+            ),
+            gettext_noop("Correct the booking in %(system)s, or report it if koppeling sent it wrong."),
+        ),
+        SyncCode.RECONCILE_TOTAL_EX_DIFFERS: (
+            gettext_noop(
+                "%(system)s booked %(booked)s excl. VAT, where %(expected)s was sent (difference "
+                "%(difference)s)."
             ),
             gettext_noop("Correct the booking in %(system)s, or report it if koppeling sent it wrong."),
         ),
@@ -182,7 +193,7 @@ register(
             gettext_noop(
                 "%(count)s booked documents differ from their orders, the first %(number)s: %(detail)s"
             ),
-            gettext_noop("Open the link's Rapportage, filter on 'Differs' and correct each booking."),
+            gettext_noop("Open the link, show the orders that differ, and correct each booking."),
         ),
         SyncCode.PRODUCT_NOT_FOUND: (
             gettext_noop("%(system)s has no article %(sku)s used on line %(line)s."),
@@ -205,12 +216,27 @@ class Rendered:
     suggestion: str = ""
 
 
+_AMOUNT = re.compile(r"^-?\d+\.\d+$")
+
+
+def _localized(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Decimal amounts as the reader writes them (12.50 -> "12,50" in Dutch); the rest as stored."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, str) and _AMOUNT.match(value):
+            amount = Decimal(value)
+            out[key] = number_format(amount, decimal_pos=max(2, -amount.as_tuple().exponent), use_l10n=True)
+        else:
+            out[key] = value
+    return out
+
+
 def render(code: str, params: Mapping[str, Any] | None = None) -> Rendered:
     """``code`` + ``params`` in the active language; an unknown code shows itself, never fails."""
     entry = text_of(code)
     if entry is None:
         return Rendered(str(code))
-    params = dict(params or {})
+    params = _localized(params or {})
     text = fill(gettext(entry.text), params)
     suggestion = fill(gettext(entry.suggestion), params) if entry.suggestion else ""
     return Rendered(text, suggestion)

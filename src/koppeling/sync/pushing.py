@@ -344,9 +344,16 @@ class Pusher:
         booked = [(f, r) for f, r in items if r.target_id]
         for flight, result in items:
             if not result.target_id:  # e.g. a target in test mode: checked, stored nothing
-                detail = "; ".join(str(w) for w in result.warnings) or "no id in the answer"
-                outcome = Outcome(SyncCode.NOT_BOOKED, {"system": self.target.label, "detail": detail})
-                self._reject(token, flight.record, ReasonCode.TARGET_REJECTED, outcome, flight=flight)
+                outcome = Outcome(SyncCode.NOT_BOOKED, {"system": self.target.label})
+                warnings = [*flight.prepared.warnings, *result.warnings]  # say why, as outcomes
+                self._reject(
+                    token,
+                    flight.record,
+                    ReasonCode.TARGET_REJECTED,
+                    outcome,
+                    flight=flight,
+                    warnings=warnings,
+                )
         if not booked:
             return
         now = run.now()
@@ -452,12 +459,14 @@ class Pusher:
         *,
         flight: _InFlight | None = None,
         exc: ConnectorError | None = None,
+        warnings: list[Outcome] | None = None,
     ) -> None:
         run = self.run
         with transaction.atomic():
             if flight is not None:
                 self._attempt(flight, AttemptOutcome.REJECTED, exc)
             stored = run.outcome(outcome)
+            extra = {"warnings": [run.outcome(w) for w in warnings]} if warnings else {}
             if ledger.apply(
                 record,
                 Event.REJECT,
@@ -466,6 +475,7 @@ class Pusher:
                 reason_code=reason,
                 error_code=stored["code"][:80],
                 params=stored["params"],
+                **extra,
             ):
                 run.report.failed += 1
                 ActivityEvent.objects.bulk_create(

@@ -54,10 +54,11 @@ def compare(
         if worst > tolerance:
             problems.append(
                 {
-                    "code": SyncCode.RECONCILE_TOTAL_DIFFERS,
+                    "code": SyncCode.RECONCILE_TOTAL_DIFFERS
+                    if which == "total_inc"
+                    else SyncCode.RECONCILE_TOTAL_EX_DIFFERS,
                     "params": {
                         "system": system,
-                        "which": "incl. VAT" if which == "total_inc" else "excl. VAT",
                         "booked": format(got, "f"),
                         "expected": format(expected, "f"),
                         "source": format(source, "f") if source is not None else format(expected, "f"),
