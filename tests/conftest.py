@@ -29,6 +29,15 @@ def own_rate_limit_buckets(settings, tmp_path):
         }
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """A test that activates a language (the CLI does) does not leave it to the next one."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture
 def shop_sim():
     from koppeling.connectors.mijnwebwinkel.simulator import MijnwebwinkelSimulator

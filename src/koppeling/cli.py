@@ -1,4 +1,4 @@
-"""The ``koppeling`` command: demo, serve, worker, sync, apply, convert, migrate, manage."""
+"""The ``koppeling`` command: demo, serve, worker, sync, apply, convert, backfill, explain, …"""
 
 from __future__ import annotations
 
@@ -13,6 +13,21 @@ def _django() -> None:
     import django
 
     django.setup()
+    _activate_language()
+
+
+def _activate_language() -> None:
+    """The reader's language for what the CLI prints: ``KOPPELING_LANGUAGE``, else the locale's
+    (``LANG=en_GB.UTF-8`` → English), else the product's default (Dutch)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    known = {code for code, _name in settings.LANGUAGES}
+    for candidate in (os.environ.get("KOPPELING_LANGUAGE", ""), os.environ.get("LANG", "")):
+        code = candidate[:2].lower()
+        if code in known:
+            translation.activate(code)
+            return
 
 
 def _migrate(verbosity: int = 0) -> None:
@@ -232,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert_cli.add_arguments(strato)
     strato.set_defaults(func=cmd_convert)
+
+    from koppeling.cli_orders import add_commands
+
+    add_commands(sub)
 
     p = sub.add_parser("migrate", help="create or upgrade the database")
     p.set_defaults(func=cmd_migrate)

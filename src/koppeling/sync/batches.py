@@ -28,6 +28,7 @@ from . import ledger
 from .flowkinds import Prepared
 from .ledger import Event
 from .models import (
+    IN_PAUSED_BACKFILL,
     ActivityEvent,
     ActivityLevel,
     AttemptOutcome,
@@ -90,7 +91,9 @@ class BatchPusher(Pusher):
                 object_type=self.kind.object_type,
                 state=RecordState.PENDING,
                 batch__isnull=True,
-            ).order_by("id")
+            )
+            .exclude(IN_PAUSED_BACKFILL)
+            .order_by("id")
         )
         if not members:
             return None

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -22,7 +21,7 @@ from koppeling.connectors.errors import ConnectorCode, DataError
 from . import ledger
 from .cursors import FlowCursor
 from .ledger import Event
-from .models import ActivityEvent, ActivityLevel, ReasonCode, RecordState, SyncRecord
+from .models import ActivityEvent, ActivityLevel, Backfill, ReasonCode, RecordState, SyncRecord
 from .outcomes import SyncCode
 from .runstate import FlowRun
 
@@ -40,6 +39,8 @@ class Ingest:
         self.run = run
         self.kind = run.kind
         self.flow = run.flow
+        #: the backfill being read, whose range the rows it brings in belong to
+        self.backfill: Backfill | None = None
 
     # -- what to read ------------------------------------------------------------------------
 
@@ -63,9 +64,19 @@ class Ingest:
         start = self.run.now() - dt.timedelta(days=days)
         self.consume(self.kind.fetch_sweep(self.run.source, start))
 
-    def created(self, start: dt.date, end: dt.date | None) -> None:
-        """Orders placed in a date range (a migration)."""
-        self.consume(self.run.source.fetch_created(start, end))  # type: ignore[attr-defined]
+    def backfill_range(self, backfill: Backfill) -> None:
+        """The orders a backfill asked for: placed in its date range (and number range, if any).
+
+        Rows it brings in (new, or skipped before as too old) become its rows: they wait at its
+        priority and are not held to the flow's start date. Rows already pending, failed or booked
+        stay as they are — a backfill never books anything twice.
+        """
+        fetched = self.run.source.fetch_created(backfill.start_date, backfill.end_date)  # type: ignore[attr-defined]
+        self.backfill = backfill
+        try:
+            self.consume(f for f in fetched if in_number_range(f, backfill))
+        finally:
+            self.backfill = None
 
     def one(self, source_id: str) -> SyncRecord | None:
         """Read one record now (Verwerk); returns its ledger row."""
@@ -92,23 +103,26 @@ class Ingest:
     ) -> None:
         """Write ``fetched`` batch by batch; the cursor completes with the last batch only.
 
-        One batch is read ahead so the last one is known when it is written. A failure while
-        reading a page writes what was read before it (without completing the cursor), then
-        lets the failure surface.
+        A full batch waits until the next record shows it is not the last. A failure while
+        reading writes everything read before it (without completing the cursor), then lets the
+        failure surface.
         """
-        iterator: Iterator[Fetched[Any]] = iter(fetched)
-        batch = list(islice(iterator, BATCH))
-        while True:
-            try:
-                following = list(islice(iterator, BATCH))
-            except Exception:
-                self._write(batch, cursor, until, last=False)
-                raise
-            last = not following
-            self._write(batch, cursor, until, last=last)
-            if last:
-                return
-            batch = following
+        full: list[Fetched[Any]] | None = None
+        batch: list[Fetched[Any]] = []
+        try:
+            for record in fetched:
+                if full is not None:
+                    self._write(full, cursor, until, last=False)
+                    full = None
+                batch.append(record)
+                if len(batch) == BATCH:
+                    full, batch = batch, []
+        except Exception:
+            for read in (full, batch):
+                if read:
+                    self._write(read, cursor, until, last=False)
+            raise
+        self._write(full if full is not None else batch, cursor, until, last=True)
 
     def _write(
         self, batch: list[Fetched[Any]], cursor: FlowCursor | None, until: dt.datetime | None, *, last: bool
@@ -183,8 +197,12 @@ class Ingest:
         self, record: SyncRecord | None, fetched: Fetched[Any], activity: list[ActivityEvent]
     ) -> tuple[Event | None, dict[str, Any]]:
         """The seen-event for one record and the values it writes; (None, {}) when nothing changes."""
-        context = self.run.context
+        takes = self.backfill is not None and (record is None or record.state == RecordState.SKIPPED)
+        context = self.run.context_for(record, backfill=takes)
         values = {**self.kind.facts(fetched, context), "fingerprint": fetched.fingerprint}
+        if takes:
+            assert self.backfill is not None
+            values.update(backfill_id=self.backfill.pk, priority=ledger.BACKFILL_PRIORITY)
         if fetched.item is None:
             error = fetched.error or DataError(ConnectorCode.FIELD_MISSING, {"path": "(record)"})
             values.update(
@@ -246,3 +264,18 @@ class Ingest:
         if action.to == record.state and all(getattr(record, k) == v for k, v in values.items()):
             return None, {}
         return event, values
+
+
+def in_number_range(fetched: Fetched[Any], backfill: Backfill) -> bool:
+    """Whether a record read for ``backfill`` is one it asked for (numbers compared as numbers
+    when both are; a shop's non-numeric numbers are inside any number range)."""
+    if backfill.from_number is None and backfill.to_number is None:
+        return True
+    item = fetched.item
+    number = str(getattr(item, "number", "") or fetched.number or "")
+    if not number.isdigit():
+        return True
+    value = int(number)
+    if backfill.from_number is not None and value < backfill.from_number:
+        return False
+    return backfill.to_number is None or value <= backfill.to_number

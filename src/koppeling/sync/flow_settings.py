@@ -11,7 +11,8 @@ version it does not know (dlt's state migrations).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -26,6 +27,7 @@ from .models import ReasonCode
 __all__ = [
     "SETTINGS_VERSION",
     "BatchFlowSettings",
+    "Condition",
     "CustomerFlowSettings",
     "FlowSettings",
     "OrderFlowSettings",
@@ -60,6 +62,20 @@ class FlowSettings(BaseModel):
     sweep_days: int = Field(30, ge=1, le=3660)
     #: temporary failures of one record before it stops and waits for a person
     max_attempts: int = Field(8, ge=1, le=100)
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One import condition checked against one record: what it had, what the flow wants.
+
+    ``reason`` is the ``ReasonCode`` a record gets when the condition is not met; the same list
+    decides (the first unmet condition is the skip reason) and explains ("where is my order?").
+    """
+
+    reason: str
+    met: bool
+    value: Any
+    wanted: Any
 
 
 def _str_list(value: Any) -> Any:
@@ -105,19 +121,38 @@ class OrderSelection(FlowSettings):
 
     def skip_reason(self, order: Order) -> str:
         """Why this order is not imported, as a ``ReasonCode`` value; "" when it is."""
-        if self.from_date and order.date < self.from_date:
-            return ReasonCode.BEFORE_START_DATE
-        if self.from_number is not None and order.number.isdigit() and int(order.number) < self.from_number:
-            return ReasonCode.BEFORE_START_NUMBER
-        if order.status not in self.statuses:
-            return ReasonCode.STATUS_NOT_SELECTED
-        if self.payment_methods and order.payment_method not in self.payment_methods:
-            return ReasonCode.PAYMENT_METHOD_NOT_SELECTED
-        if self.countries and order.country_code.upper() not in self.countries:
-            return ReasonCode.COUNTRY_NOT_SELECTED
-        if order.currency.upper() not in self.currencies:
-            return ReasonCode.CURRENCY_NOT_SUPPORTED
+        for condition in self.conditions(order):
+            if not condition.met:
+                return condition.reason
         return ""
+
+    def conditions(self, order: Order) -> Iterator[Condition]:
+        """Each condition in the order they are checked (lazily: deciding stops at the first
+        unmet one). Conditions the owner left open (all payment methods …) are not listed."""
+        if self.from_date:
+            yield Condition(
+                ReasonCode.BEFORE_START_DATE, order.date >= self.from_date, order.date, self.from_date
+            )
+        if self.from_number is not None and order.number.isdigit():
+            met = int(order.number) >= self.from_number
+            yield Condition(ReasonCode.BEFORE_START_NUMBER, met, order.number, self.from_number)
+        yield Condition(
+            ReasonCode.STATUS_NOT_SELECTED, order.status in self.statuses, order.status, self.statuses
+        )
+        if self.payment_methods:
+            met = order.payment_method in self.payment_methods
+            yield Condition(
+                ReasonCode.PAYMENT_METHOD_NOT_SELECTED, met, order.payment_method, self.payment_methods
+            )
+        if self.countries:
+            country = order.country_code.upper()
+            yield Condition(
+                ReasonCode.COUNTRY_NOT_SELECTED, country in self.countries, country, self.countries
+            )
+        currency = order.currency.upper()
+        yield Condition(
+            ReasonCode.CURRENCY_NOT_SUPPORTED, currency in self.currencies, currency, self.currencies
+        )
 
 
 class OrderFlowSettings(OrderSelection):

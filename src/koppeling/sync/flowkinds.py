@@ -48,6 +48,7 @@ from koppeling.core.products import Product, StockLevel
 
 from .flow_settings import (
     BatchFlowSettings,
+    Condition,
     CustomerFlowSettings,
     FlowSettings,
     OrderFlowSettings,
@@ -116,6 +117,10 @@ class FlowKind:
     def skip_reason(self, item: Any, context: FlowContext) -> str:
         return ""
 
+    def conditions(self, item: Any, context: FlowContext) -> list[Condition]:
+        """Every condition checked for ``item``, met or not (for explaining a record)."""
+        return []
+
     def facts(self, fetched: Fetched[Any], context: FlowContext) -> dict[str, Any]:
         """The ledger row's facts of this record (number, reference, status, date, amount)."""
         return {"source_number": (fetched.number or fetched.source_id)[:100]}
@@ -172,6 +177,12 @@ class OrdersToInvoices(FlowKind):
             return ReasonCode.CREDIT_ORDER
         return context.settings.skip_reason(item)
 
+    def conditions(self, item: Order, context: FlowContext) -> list[Condition]:
+        own = []
+        if item.is_credit:
+            own.append(Condition(ReasonCode.CREDIT_ORDER, not context.credits_elsewhere, True, False))
+        return [*own, *context.settings.conditions(item)]
+
     def facts(self, fetched: Fetched[Order], context: FlowContext) -> dict[str, Any]:
         order = fetched.item
         facts = super().facts(fetched, context)
@@ -210,6 +221,10 @@ class CreditOrdersToCreditNotes(OrdersToInvoices):
         if not item.is_credit:
             return ReasonCode.NOT_A_CREDIT
         return context.settings.skip_reason(item)
+
+    def conditions(self, item: Order, context: FlowContext) -> list[Condition]:
+        credit = Condition(ReasonCode.NOT_A_CREDIT, item.is_credit, item.is_credit, True)
+        return [credit, *context.settings.conditions(item)]
 
     def prepare(self, item: Order, context: FlowContext) -> Prepared:
         prepared = super().prepare(item, context)

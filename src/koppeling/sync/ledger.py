@@ -176,11 +176,15 @@ FACT_FIELDS = frozenset(
     {"source_number", "reference", "fingerprint", "source_status", "order_date", "amount_inc", "warnings"}
 )
 OUTCOME_FIELDS = frozenset({"reason_code", "error_code", "params"})
+#: a backfill (``sync.backfill``) takes the rows it brings in: they wait at its lower priority,
+#: so the daily orders are never starved by a migration
+BACKFILL_FIELDS = frozenset({"backfill_id", "priority"})
+BACKFILL_PRIORITY = -10
 EVENT_FIELDS: dict[Event, frozenset[str]] = {
-    Event.SEEN_ELIGIBLE: FACT_FIELDS,
-    Event.SEEN_CHANGED: FACT_FIELDS,
-    Event.SEEN_SKIPPED: FACT_FIELDS | OUTCOME_FIELDS,
-    Event.SEEN_BAD: FACT_FIELDS | OUTCOME_FIELDS,
+    Event.SEEN_ELIGIBLE: FACT_FIELDS | BACKFILL_FIELDS,
+    Event.SEEN_CHANGED: FACT_FIELDS | BACKFILL_FIELDS,
+    Event.SEEN_SKIPPED: FACT_FIELDS | OUTCOME_FIELDS | BACKFILL_FIELDS,
+    Event.SEEN_BAD: FACT_FIELDS | OUTCOME_FIELDS | BACKFILL_FIELDS,
     Event.SEEN_EDITED: FACT_FIELDS | {"changed_after_booking"},
     Event.SEEN_EDIT_UNDONE: FACT_FIELDS | {"changed_after_booking"},
     Event.SEEN_EDITED_UPDATE: FACT_FIELDS,

@@ -192,6 +192,43 @@ class ReconcileStatus(models.TextChoices):
     UNAVAILABLE = "unavailable", _("Could not be read back")
 
 
+class BackfillStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Backfill(models.Model):
+    """Past orders brought in on request (a migration): a date or number range of one flow.
+
+    Its rows wait in the ledger at a lower priority than the daily orders (which are never starved)
+    and are paced by the same rate limits; pausing it holds them back, resuming lets them go.
+    """
+
+    flow = models.ForeignKey("Flow", on_delete=models.CASCADE, related_name="backfills")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    from_number = models.PositiveBigIntegerField(null=True, blank=True)
+    to_number = models.PositiveBigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=BackfillStatus.choices, default=BackfillStatus.RUNNING)
+    requested_by = models.CharField(max_length=150, blank=True)
+    #: what the preview counted when it was started: orders to book, and their totals per currency
+    expected = models.PositiveIntegerField(default=0)
+    expected_totals = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    #: the range was read completely (a run that failed while reading reads it again)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.flow}: {self.start_date}..{self.end_date}"
+
+
+#: rows a paused backfill holds back (excluded wherever due rows are chosen)
+IN_PAUSED_BACKFILL = models.Q(backfill__status=BackfillStatus.PAUSED)
+
+
 class SyncRecord(models.Model):
     """The ledger: one row per (flow, object type, source id). State changes: ``sync.ledger``."""
 
@@ -222,6 +259,10 @@ class SyncRecord(models.Model):
     #: a record delivered inside a batch document points at the batch's own ledger row
     batch = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="members"
+    )
+    #: brought in by a backfill (past orders), which it waits for when paused
+    backfill = models.ForeignKey(
+        Backfill, on_delete=models.SET_NULL, null=True, blank=True, related_name="records"
     )
     attempts = models.PositiveIntegerField(default=0)
     priority = models.IntegerField(default=0)

@@ -7,6 +7,7 @@ Dutch (and any other) translation comes from the Django catalogue. :func:`render
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
+from django.utils.timezone import is_aware, localtime
 from django.utils.translation import gettext
 
 from koppeling.core.messages import fill, gettext_noop, register, text_of
@@ -59,6 +61,30 @@ class SyncCode(StrEnum):
     PRODUCT_NOT_FOUND = "product_not_found"
     SETTINGS_INVALID = "flow_settings_invalid"
     BATCH_DELIVERED = "batch_delivered"
+    BACKFILL_STARTED = "backfill_started"
+    BACKFILL_PAUSED = "backfill_paused"
+    BACKFILL_RESUMED = "backfill_resumed"
+    BACKFILL_CANCELLED = "backfill_cancelled"
+    BACKFILL_DONE = "backfill_done"
+    BACKFILL_NOT_ORDERS = "backfill_not_orders"
+    BACKFILL_RANGE_REVERSED = "backfill_range_reversed"
+    BACKFILL_NUMBERS_REVERSED = "backfill_numbers_reversed"
+    EXPLAIN_FIRST_SEEN = "explain_first_seen"
+    EXPLAIN_IN_BACKFILL = "explain_in_backfill"
+    EXPLAIN_ATTEMPT = "explain_attempt"
+    EXPLAIN_READ_BACK = "explain_read_back"
+    EXPLAIN_BOOKED = "explain_booked"
+    EXPLAIN_SKIPPED = "explain_skipped"
+    EXPLAIN_WAITING = "explain_waiting"
+    EXPLAIN_WAITING_BACKFILL_PAUSED = "explain_waiting_backfill_paused"
+    EXPLAIN_PUSHING = "explain_pushing"
+    EXPLAIN_IGNORED = "explain_ignored"
+    EXPLAIN_FAILED = "explain_failed"
+    EXPLAIN_WOULD_SKIP = "explain_would_skip"
+    EXPLAIN_NOT_SEEN_YET = "explain_not_seen_yet"
+    EXPLAIN_NOT_IN_SHOP = "explain_not_in_shop"
+    EXPLAIN_UNREADABLE = "explain_unreadable"
+    EXPLAIN_SHOP_UNAVAILABLE = "explain_shop_unavailable"
 
 
 _VERWERK = gettext_noop("Press Verwerk to try again once it is fixed.")
@@ -206,6 +232,85 @@ register(
         SyncCode.BATCH_DELIVERED: (
             gettext_noop("Batch %(reference)s with %(count)s documents delivered to %(system)s."),
         ),
+        SyncCode.BACKFILL_STARTED: (
+            gettext_noop("Past orders from %(start)s to %(end)s asked for (backfill %(backfill)s)."),
+            gettext_noop("They go after the daily orders, within the rate limit; you can pause it."),
+        ),
+        SyncCode.BACKFILL_PAUSED: (gettext_noop("Backfill %(backfill)s (%(start)s to %(end)s) paused."),),
+        SyncCode.BACKFILL_RESUMED: (gettext_noop("Backfill %(backfill)s (%(start)s to %(end)s) resumed."),),
+        SyncCode.BACKFILL_CANCELLED: (
+            gettext_noop(
+                "Backfill %(backfill)s (%(start)s to %(end)s) cancelled; %(ignored)s orders not booked "
+                "were set to ignored."
+            ),
+            gettext_noop("Un-ignore an order to book it after all."),
+        ),
+        SyncCode.BACKFILL_DONE: (
+            gettext_noop(
+                "Backfill %(backfill)s (%(start)s to %(end)s) done: %(booked)s of %(total)s orders booked."
+            ),
+        ),
+        SyncCode.BACKFILL_NOT_ORDERS: (
+            gettext_noop("A %(kind)s flow does not read orders; only order flows can fetch past orders."),
+        ),
+        SyncCode.BACKFILL_RANGE_REVERSED: (
+            gettext_noop("The range ends (%(end)s) before it starts (%(start)s)."),
+            gettext_noop("Swap the two dates."),
+        ),
+        SyncCode.BACKFILL_NUMBERS_REVERSED: (
+            gettext_noop("The number range ends (%(end)s) below where it starts (%(start)s)."),
+            gettext_noop("Swap the two numbers."),
+        ),
+        SyncCode.EXPLAIN_FIRST_SEEN: (
+            gettext_noop("Fetched from the shop: status %(status)s, placed on %(date)s, total %(amount)s."),
+        ),
+        SyncCode.EXPLAIN_IN_BACKFILL: (
+            gettext_noop("Brought in by backfill %(backfill)s (%(start)s to %(end)s), which is %(status)s."),
+        ),
+        SyncCode.EXPLAIN_ATTEMPT: (gettext_noop("Push attempt: %(outcome)s %(status)s %(answer)s"),),
+        SyncCode.EXPLAIN_READ_BACK: (gettext_noop("Read back from the accounting package: %(result)s."),),
+        SyncCode.EXPLAIN_BOOKED: (gettext_noop("Booked as %(booked_as)s."),),
+        SyncCode.EXPLAIN_SKIPPED: (
+            gettext_noop("Not booked: %(reason)s."),
+            gettext_noop(
+                "Change the link's conditions if it should be booked; an order older than the start date "
+                "can be fetched with a backfill."
+            ),
+        ),
+        SyncCode.EXPLAIN_WAITING: (
+            gettext_noop(
+                "Waiting to be pushed; next attempt %(until)s, all waiting orders done around %(eta)s."
+            ),
+        ),
+        SyncCode.EXPLAIN_WAITING_BACKFILL_PAUSED: (
+            gettext_noop("Waiting: backfill %(backfill)s it belongs to is paused."),
+            gettext_noop("Resume the backfill to let it go."),
+        ),
+        SyncCode.EXPLAIN_PUSHING: (gettext_noop("Being pushed right now (worker %(worker)s)."),),
+        SyncCode.EXPLAIN_IGNORED: (
+            gettext_noop("Ignored by a person: it will not be booked."),
+            gettext_noop("Un-ignore it to book it after all."),
+        ),
+        SyncCode.EXPLAIN_FAILED: (gettext_noop("Not booked: it failed."), _VERWERK),
+        SyncCode.EXPLAIN_WOULD_SKIP: (
+            gettext_noop("Not in the ledger yet, and it would not be booked: %(reason)s."),
+            gettext_noop(
+                "Change the link's conditions if it should be booked; an order older than the start date "
+                "can be fetched with a backfill."
+            ),
+        ),
+        SyncCode.EXPLAIN_NOT_SEEN_YET: (
+            gettext_noop("Not fetched yet (last run %(last_run)s); it meets the conditions."),
+            gettext_noop("It is booked on the next run; press Verwerk to book it now."),
+        ),
+        SyncCode.EXPLAIN_NOT_IN_SHOP: (
+            gettext_noop("The shop does not know an order %(number)s."),
+            gettext_noop("Check the order number (without the link's prefix)."),
+        ),
+        SyncCode.EXPLAIN_UNREADABLE: (gettext_noop("The shop's order could not be read (%(detail)s)."),),
+        SyncCode.EXPLAIN_SHOP_UNAVAILABLE: (
+            gettext_noop("The shop could not be asked right now (%(detail)s); the ledger's story is shown."),
+        ),
     }
 )
 
@@ -220,15 +325,38 @@ _AMOUNT = re.compile(r"^-?\d+\.\d+$")
 
 
 def _localized(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Decimal amounts as the reader writes them (12.50 -> "12,50" in Dutch); the rest as stored."""
+    """Parameters as the reader writes them: amounts (12.50 -> "12,50" in Dutch), dates and times
+    (local time), none as a dash, and the ledger's choice codes by their label (``reason``,
+    ``outcome``, ``result``); the rest as stored."""
+    labels = _choice_labels()
     out: dict[str, Any] = {}
     for key, value in params.items():
+        if isinstance(value, Decimal):
+            value = format(value, "f")
         if isinstance(value, str) and _AMOUNT.match(value):
             amount = Decimal(value)
             out[key] = number_format(amount, decimal_pos=max(2, -amount.as_tuple().exponent), use_l10n=True)
+        elif isinstance(value, dt.datetime):
+            out[key] = date_format(localtime(value) if is_aware(value) else value, "SHORT_DATETIME_FORMAT")
+        elif isinstance(value, dt.date):
+            out[key] = date_format(value, "SHORT_DATE_FORMAT")
+        elif value is None:
+            out[key] = "—"
+        elif key in labels and isinstance(value, str) and value in labels[key]:
+            out[key] = str(labels[key][value])
         else:
             out[key] = value
     return out
+
+
+def _choice_labels() -> dict[str, dict[str, Any]]:
+    from .models import AttemptOutcome, ReasonCode, ReconcileStatus
+
+    return {
+        "reason": dict(ReasonCode.choices),
+        "outcome": dict(AttemptOutcome.choices),
+        "result": dict(ReconcileStatus.choices),
+    }
 
 
 def render(code: str, params: Mapping[str, Any] | None = None) -> Rendered:

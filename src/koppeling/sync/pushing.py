@@ -47,6 +47,7 @@ from .dbwrite import Assign
 from .flowkinds import Prepared
 from .ledger import Event
 from .models import (
+    IN_PAUSED_BACKFILL,
     ActivityEvent,
     ActivityLevel,
     AttemptOutcome,
@@ -116,7 +117,9 @@ class Pusher:
             flow=self.run.flow, object_type=self.kind.object_type, state=RecordState.PENDING
         ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         if only is not None:
-            query = query.filter(source_id__in=only)
+            query = query.filter(source_id__in=only)  # asked for by name: even a paused backfill's
+        else:
+            query = query.exclude(IN_PAUSED_BACKFILL)
         return list(query.order_by("-priority", "id").values_list("id", flat=True))
 
     def claim(self, ids: list[int]) -> tuple[uuid.UUID, list[SyncRecord]]:
@@ -266,7 +269,7 @@ class Pusher:
                 if fetched.item is None:
                     raise fetched.error or NotFound(params={"what": record.source_id})
                 item = fetched.item
-                if self.kind.skip_reason(item, run.context):
+                if self.kind.skip_reason(item, run.context_for(record)):
                     ledger.apply(record, Event.RELEASE, token=token, now=run.now())
                     return None  # no longer eligible: the next fetch records why
             prepared = self.kind.prepare(item, run.context)

@@ -22,7 +22,7 @@ from koppeling.connectors.errors import AuthError, ConnectorCode, ConnectorError
 from koppeling.connectors.http import CallCounter
 from koppeling.core.messages import Outcome
 
-from . import alerts
+from . import alerts, backfill
 from .batches import BatchPusher
 from .connections import build_connector
 from .fetching import Ingest
@@ -30,6 +30,7 @@ from .flow_settings import SettingsError
 from .flowkinds import FlowContext, kind_of, settings_for
 from .ledger import Event
 from .models import (
+    IN_PAUSED_BACKFILL,
     AlertKind,
     Flow,
     FlowStatus,
@@ -155,7 +156,6 @@ class FlowRunner:
         kind: str = RunKind.SCHEDULED,
         since: dt.datetime | None = None,
         order_number: str | None = None,
-        created: tuple[dt.date, dt.date | None] | None = None,
         dry_run: bool = False,
         deliver_now: bool = False,
     ) -> RunReport:
@@ -190,7 +190,6 @@ class FlowRunner:
                 kind=kind,
                 since=since,
                 order_number=order_number,
-                created=created,
                 deliver_now=deliver_now,
             )
         except (AuthError, QuotaError) as exc:
@@ -222,7 +221,6 @@ class FlowRunner:
         kind: str,
         since: dt.datetime | None,
         order_number: str | None,
-        created: tuple[dt.date, dt.date | None] | None,
         deliver_now: bool,
     ) -> Stop | None:
         ingest = Ingest(run)
@@ -237,12 +235,12 @@ class FlowRunner:
             if record.state in (RecordState.FAILED, RecordState.PENDING):
                 ledger.apply(record, Event.PERSON_RETRY, now=self.now(), priority=10)
             only = [record.source_id]
-        elif created is not None:
-            ingest.created(*created)
         elif kind == RunKind.SWEEP:
             ingest.sweep()
         else:
             ingest.incremental(since)
+        if only is None:
+            backfill.read_open(run, ingest)
         if self.kind.batch:
             return pusher.push_due(only, force=deliver_now or bool(order_number))  # type: ignore[call-arg]
         return pusher.push_due(only)
@@ -314,6 +312,7 @@ class FlowRunner:
             type(self.flow.link).objects.filter(pk=self.flow.link_id).update(last_run_at=now)
             if report.paused:
                 return
+            backfill.close_finished(self.flow, now)
             self._watch_reachability(report)
             if report.pushed_ids and self.kind.reconciles:
                 from .tasks import enqueue_reconcile
@@ -323,9 +322,13 @@ class FlowRunner:
     def _backlog(self, run: FlowRun, stop: Stop | None) -> None:
         """How many wait, when the next may go, and when all should be done (rate limits)."""
         report = run.report
-        report.backlog = SyncRecord.objects.filter(
-            flow=self.flow, object_type=self.kind.object_type, state=RecordState.PENDING
-        ).count()
+        report.backlog = (
+            SyncRecord.objects.filter(
+                flow=self.flow, object_type=self.kind.object_type, state=RecordState.PENDING
+            )
+            .exclude(IN_PAUSED_BACKFILL)
+            .count()
+        )
         if stop is not None and stop.reason == "rate_limited":
             report.waiting_until = stop.retry_at
         if report.backlog:

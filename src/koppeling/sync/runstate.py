@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -113,10 +113,22 @@ class FlowRun:
     items: dict[str, Any] = field(default_factory=dict)
     deadline: float = field(default_factory=lambda: time.monotonic() + _run_deadline())
     redactor: Redactor = field(default_factory=lambda: Redactor(()))
+    _backfill_context: FlowContext | None = field(default=None, repr=False)
 
     @property
     def link(self) -> Link:
         return self.flow.link
+
+    def context_for(self, record: SyncRecord | None, *, backfill: bool = False) -> FlowContext:
+        """The context a record is decided in: a backfill's rows (past orders a person asked for)
+        are not held to the flow's start date or start number; everything else is."""
+        if not backfill and (record is None or record.backfill_id is None):
+            return self.context
+        if self._backfill_context is None:
+            settings = self.context.settings
+            past = {name: None for name in ("from_date", "from_number") if hasattr(settings, name)}
+            self._backfill_context = replace(self.context, settings=settings.model_copy(update=past))
+        return self._backfill_context
 
     def checkpoint(self, name: str) -> None:
         if self.crash_at == name:
