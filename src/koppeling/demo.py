@@ -47,7 +47,7 @@ def ensure_demo_setup(shop_url: str, shop_creds: dict, books_url: str, books_cre
         user.set_password(DEMO_PASSWORD)
         user.save()
     org, _ = Organisation.objects.get_or_create(slug="demo", defaults={"name": "Demo Webwinkel"})
-    org.members.add(user)
+    org.members.add(user, through_defaults={"role": "owner"})
     shop, _ = Connection.objects.get_or_create(
         organisation=org, name="Mijnwebwinkel (simulator)", defaults={"system": "mijnwebwinkel"}
     )

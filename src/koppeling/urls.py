@@ -10,5 +10,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("convert/", include("koppeling.web.convert_urls", namespace="convert")),
+    path("account/", include("koppeling.web.accounts.urls", namespace="accounts")),
+    path("setup/", include("koppeling.web.setup.urls", namespace="setup")),
+    path("ops/", include("koppeling.web.ops.urls", namespace="ops")),
+    path("", include("koppeling.web.pages.urls", namespace="pages")),
     path("", include("koppeling.web.urls")),
 ]

@@ -12,6 +12,17 @@ BEFORE = [("sync", "0001_initial")]
 AFTER = [("sync", "0004_flows_complete")]
 
 
+def _latest():
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+
+
+@pytest.fixture(autouse=True)
+def back_to_the_latest_schema():
+    """Each test leaves the database as the other tests expect it: fully migrated."""
+    yield
+    _migrate(_latest())
+
+
 def _migrate(target):
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
@@ -78,3 +89,17 @@ def test_a_link_of_the_first_landing_becomes_one_flow_with_its_ledger_cursor_and
     assert alert.paused and alert.params == {"text": "token refused"}
     link = new.get_model("sync", "Link").objects.get()
     assert link.paused_code == "legacy_text"
+
+
+def test_members_of_the_first_landing_become_owners():
+    old = _migrate([("sync", "0005_backfills")])
+    try:
+        user = old.get_model("auth", "User").objects.create(username="piet")
+        org = old.get_model("sync", "Organisation").objects.create(name="Oud", slug="oud-2")
+        org.members.add(user)
+    finally:
+        new = _migrate([("sync", "0006_memberships_and_vat_checks")])
+    (membership,) = new.get_model("sync", "Membership").objects.all()
+    assert (membership.user_id, membership.organisation_id, membership.role) == (user.pk, org.pk, "owner")
+    members = new.get_model("sync", "Organisation").objects.get(pk=org.pk).members.all()
+    assert [m.pk for m in members] == [user.pk]

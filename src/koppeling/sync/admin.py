@@ -15,7 +15,7 @@ from django.http import HttpRequest
 
 from koppeling.connectors.registry import systems
 
-from .models import ActivityEvent, Alert, Connection, Flow, Link, Organisation, Run, SyncRecord
+from .models import ActivityEvent, Alert, Connection, Flow, Link, Membership, Organisation, Run, SyncRecord
 
 
 def _operators_only(request: HttpRequest) -> bool:
@@ -25,11 +25,17 @@ def _operators_only(request: HttpRequest) -> bool:
 admin.site.has_permission = _operators_only  # type: ignore[method-assign]
 
 
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ("user",)
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "notify_email")
     prepopulated_fields = {"slug": ("name",)}
-    filter_horizontal = ("members",)
+    inlines = (MembershipInline,)
 
 
 class ConnectionForm(forms.ModelForm):

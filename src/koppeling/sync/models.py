@@ -29,7 +29,9 @@ class Organisation(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
     notify_email = models.EmailField(blank=True, help_text=_("Where alerts go; empty: the members"))
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="organisations", blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="organisations", blank=True
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -39,6 +41,29 @@ class Organisation(models.Model):
         if self.notify_email:
             return [self.notify_email]
         return [u.email for u in self.members.all() if u.email]
+
+
+class Role(models.TextChoices):
+    """What a member may do in an organisation (checked by every page and action)."""
+
+    OWNER = "owner", _("Owner")  # everything, including members, credentials and deleting links
+    MEMBER = "member", _("Member")  # runs and fixes links: Verwerk, settings, backfills
+    READ_ONLY = "read_only", _("Read-only")  # looks: the bookkeeper
+
+
+class Membership(models.Model):
+    """A user in an organisation, with a role. ``Organisation.members`` goes through it."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "user"], name="uniq_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organisation} ({self.role})"
 
 
 class Connection(models.Model):
@@ -223,6 +248,25 @@ class Backfill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flow}: {self.start_date}..{self.end_date}"
+
+
+class VatCheck(models.Model):
+    """VIES's last answer about one VAT number: the proof an intra-community supply at 0 % needs,
+    reused until ``valid_until`` (one table for every link: a number's validity is a fact about
+    the number, not about a shop)."""
+
+    vat_number = models.CharField(max_length=20, unique=True)
+    status = models.CharField(max_length=20)  # core.facts.VatCheckStatus
+    checked_at = models.DateTimeField()
+    consultation_number = models.CharField(max_length=40, blank=True)
+    source = models.CharField(max_length=40, default="VIES")
+    name = models.CharField(max_length=200, blank=True)
+    address = models.CharField(max_length=500, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    detail = models.CharField(max_length=80, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.vat_number}: {self.status} ({self.checked_at:%Y-%m-%d})"
 
 
 #: rows a paused backfill holds back (excluded wherever due rows are chosen)

@@ -14,17 +14,19 @@ from django.views.decorators.http import require_POST
 
 from koppeling.sync import alerts
 from koppeling.sync.flowkinds import KINDS
-from koppeling.sync.models import Link, RecordState, Run, SyncRecord
+from koppeling.sync.models import RecordState, Run
 from koppeling.sync.review import mark_booked, retry_record
 from koppeling.sync.tasks import enqueue_on_commit, push_record_now, sync_link
 
+from .access import links_for, records_for
+
 
 def _links(request: HttpRequest):
-    return Link.objects.filter(organisation__members=request.user)
+    return links_for(request.user)
 
 
 def _records(request: HttpRequest):
-    return SyncRecord.objects.filter(link__organisation__members=request.user)
+    return records_for(request.user)
 
 
 @login_required

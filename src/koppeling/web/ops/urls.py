@@ -1,0 +1,6 @@
+"""Operations endpoints: health, metrics, webhooks (issue 13)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "ops"
+urlpatterns: list = []
