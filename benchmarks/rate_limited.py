@@ -53,6 +53,9 @@ def _setup(orders: int, limit: int, clock: Clock):
     books = AcumulusSimulator(rate_limit=(limit, HOUR), clock=clock.epoch)
     kh.mount_wsgi("http://shop.rate.bench", shop.wsgi)
     kh.mount_wsgi("http://books.rate.bench", books.wsgi)
+    from benchmarks.engine_overhead import mount_vies
+
+    mount_vies()
     org = Organisation.objects.create(name="Rate", slug="rate")
     source = Connection(
         organisation=org, name="shop", system="mijnwebwinkel", base_url="http://shop.rate.bench"

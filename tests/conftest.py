@@ -38,6 +38,18 @@ def default_language():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def vies_sim():
+    """VIES answers every test (the flow runtime asks it about EU business customers)."""
+    from koppeling.connectors.vies.client import ViesChecker
+    from koppeling.connectors.vies.simulator import ViesSimulator
+
+    sim = ViesSimulator()
+    kh.mount_wsgi(ViesChecker.default_base_url, sim.wsgi)
+    yield sim
+    kh.unmount(ViesChecker.default_base_url)
+
+
 @pytest.fixture
 def shop_sim():
     from koppeling.connectors.mijnwebwinkel.simulator import MijnwebwinkelSimulator

@@ -12,6 +12,6 @@ def test_strato_benchmark_tiny(tmp_path, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
     assert set(result) == {"name", "metric", "value", "baseline", "ratio", "goal", "ok"}
-    assert result["name"] == "strato_convert" and result["ratio"] > 0 and result["goal"] == 2.5
+    assert result["name"] == "strato_convert" and result["ratio"] > 0 and result["goal"] == 3.5
     assert any("equal the orders' own totals to the cent: True" in line for line in lines)
     assert any("peak RSS" in line for line in lines)

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from koppeling.core.errors import RuleCode, RuleError
+from koppeling.core.facts import InvoiceFacts, VatCheckStatus, VatNumberCheck
 from koppeling.core.invoicing import CheckCode, InvoiceSettings, WarningCode, check_invoice, order_to_invoice
 from koppeling.core.messages import Outcome, english
 from koppeling.core.models import (
@@ -46,6 +47,12 @@ def line(kind, price_inc=None, rate=None, *, ex=None, desc=""):
         unit_price_ex=None if ex is None else D(ex),
         vat_rate=None if rate is None else D(rate),
     )
+
+
+def vies_valid(number):
+    """The VIES proof the runtime hands in for ``number``."""
+    check = VatNumberCheck(number, VatCheckStatus.VALID, dt.datetime(2025, 3, 1, 9, 0), "WAPIAAAAZ7UJ5F2N")
+    return InvoiceFacts(vat_check=check)
 
 
 def make_order(*lines, total, customer=CONSUMER_NL, on=ON, **kwargs):
@@ -102,8 +109,8 @@ def test_order_to_invoice_shipping_without_rate_takes_highest_product_rate():
     order = make_order(
         product("10.90", 9), product("12.10", 21), line(LineKind.SHIPPING, "6.05"), total="29.05"
     )
-    # when converted
-    invoice = order_to_invoice(order)
+    # when converted with the "highest rate" allocation (the proportional split is the default)
+    invoice = order_to_invoice(order, InvoiceSettings(fee_allocation="highest"))
     # then shipping is completed at the highest product rate (21%)
     assert summary(invoice)[2] == (D("5.00"), D(21), D("1.05"), "completed")
     assert invoice.total_inc == D("29.05")
@@ -295,14 +302,19 @@ def test_order_to_invoice_discount_negative_and_same_rate():
     assert invoice.total_inc == D("108.90")
 
 
-def test_order_to_invoice_discount_without_rate_on_mixed_rates_raises():
+def test_order_to_invoice_discount_without_rate_on_mixed_rates_is_split_proportionally():
+    # given a basket discount over goods at 21% (121.00) and 9% (10.90)
     order = make_order(
         product("121.00", 21), product("10.90", 9), line(LineKind.DISCOUNT, "-5.00"), total="126.90"
     )
-    with pytest.raises(RuleError) as info:
-        order_to_invoice(order)
-    assert (info.value.code, info.value.field) == (RuleCode.VAT_RATE_MISSING_MIXED_DISCOUNT, "lines[2]")
-    assert info.value.params == {"line": 3, "description": "discount", "rates": "9%, 21%"}
+    # when converted
+    invoice = order_to_invoice(order)
+    # then (changed: it used to stop the order) the discount reduces each rate's base in proportion
+    # to the goods at that rate (Belastingdienst: a discount follows the supplies it applies to,
+    # art. 8 lid 5 Wet OB / art. 79 VAT Directive), the parts adding up to -5.00 exactly
+    discount = [ln for ln in invoice.lines if ln.kind == LineKind.DISCOUNT]
+    assert [(ln.vat_rate, ln.total_inc) for ln in discount] == [(D(21), D("-4.59")), (D(9), D("-0.41"))]
+    assert invoice.total_inc == D("126.90") and check_invoice(invoice) == []
 
 
 def test_order_to_invoice_free_shipping_line_kept_at_product_rate():
@@ -350,15 +362,16 @@ def test_order_to_invoice_oss_uses_customer_country_rates(country, standard, red
         total="137.95",
         customer=Party(name="Kunde", country_code=country),
     )
-    # when converted
-    invoice = order_to_invoice(order)
+    # when converted (shipping at the highest rate, to keep three lines)
+    invoice = order_to_invoice(order, InvoiceSettings(fee_allocation="highest"))
     # then the customer's country rates apply, the price paid incl. VAT is kept
     assert invoice.regime == VatRegime.EU_B2C_OSS and invoice.vat_country == country
     assert [ln.vat_rate for ln in invoice.lines] == [standard, reduced, standard]
     assert invoice.total_inc == D("137.95")
     assert check_invoice(invoice) == []
     assert invoice.regime_reason == Outcome(RegimeCode.OSS_CONSUMER, {"country": country})
-    # and the reduced line carried over says so
+    # and the reduced line says which category it was read as (changed: the destination rate is
+    # chosen by the goods' category, Art. 98 VAT Directive, never by copying the NL rate)
     assert invoice.warnings == [
         Outcome(
             WarningCode.REDUCED_RATE_CARRIED_OVER,
@@ -367,6 +380,7 @@ def test_order_to_invoice_oss_uses_customer_country_rates(country, standard, red
                 "description": "Product",
                 "seller": "NL",
                 "rate": D(9),
+                "category": "food",
                 "country": country,
                 "new_rate": reduced,
             },
@@ -388,17 +402,16 @@ def test_order_to_invoice_oss_missing_rate_completed_from_customer_country():
     assert order_to_invoice(order).lines[0].vat_rate == D(19)
 
 
-def test_order_to_invoice_oss_ex_priced_order_warns_when_total_changes():
-    # given ex prices at NL 21% for a DE consumer / then VAT recomputed at 19%, total differs, warned
+def test_order_to_invoice_oss_ex_priced_order_keeps_the_amount_paid():
+    # given ex prices at NL 21% for a DE consumer, who paid 121.00
     order = make_order(product(ex="100.00", rate=21), total="121.00", customer=Party(country_code="DE"))
+    # when converted
     invoice = order_to_invoice(order)
-    assert invoice.total_inc == D("119.00")
-    assert invoice.warnings == [
-        Outcome(
-            WarningCode.TOTAL_DIFFERS_AFTER_RERATING,
-            {"invoice_total": D("119.00"), "order_total": D("121.00"), "country": "DE"},
-        )
-    ]
+    # then (changed: it used to book 119.00 with a warning) the 121.00 paid is split at DE 19%:
+    # the VAT due is DE VAT on the consideration actually received (Art. 73 VAT Directive)
+    assert invoice.total_inc == D("121.00")
+    assert summary(invoice) == [(D("101.68"), D(19), D("19.32"), "regime")]
+    assert invoice.warnings == []
 
 
 def test_order_to_invoice_icp_zero_percent():
@@ -410,9 +423,10 @@ def test_order_to_invoice_icp_zero_percent():
         total="110.00",
         customer=customer,
     )
-    # when converted / then ICP, every line at 0%
-    invoice = order_to_invoice(order)
+    # when converted with the VIES proof (Art. 138 VAT Directive: a valid number is a condition)
+    invoice = order_to_invoice(order, facts=vies_valid("BE0403170701"))
     assert invoice.regime == VatRegime.EU_B2B
+    assert invoice.vat_number_check is not None and invoice.vat_number_check.consultation_number
     assert all(ln.vat_rate == 0 and ln.vat_amount == 0 for ln in invoice.lines)
     assert invoice.total_inc == D("110.00")
     assert check_invoice(invoice) == []
@@ -445,7 +459,8 @@ def test_order_to_invoice_export_with_vat_charged_follows_the_shop():
 def test_order_to_invoice_icp_with_customer_country_vat_charged_becomes_oss():
     # given a FR business with a valid number charged FR 20% by an OSS seller / then OSS as charged
     customer = Party(company="Firma", country_code="FR", vat_number="FR40303265045")
-    invoice = order_to_invoice(make_order(product("120.00", 20), total="120.00", customer=customer))
+    order = make_order(product("120.00", 20), total="120.00", customer=customer)
+    invoice = order_to_invoice(order, facts=vies_valid("FR40303265045"))
     assert (invoice.regime, invoice.vat_country) == (VatRegime.EU_B2C_OSS, "FR")
     assert invoice.regime_reason == Outcome(
         RegimeCode.CHARGED_OSS, {"country": "FR", "rates": "20%", "seller": "NL"}
@@ -457,7 +472,7 @@ def test_order_to_invoice_icp_with_foreign_vat_charged_raises_conflict():
     customer = Party(company="Firma", country_code="FR", vat_number="FR40303265045")
     order = make_order(product("119.00", 19), total="119.00", customer=customer)
     with pytest.raises(RuleError) as info:
-        order_to_invoice(order, InvoiceSettings(oss_registered=False))
+        order_to_invoice(order, InvoiceSettings(oss_registered=False), facts=vies_valid("FR40303265045"))
     assert info.value.code == RuleCode.VAT_REGIME_CONFLICT
     assert info.value.params == {
         "rates": "19%",
@@ -574,15 +589,24 @@ def test_order_to_invoice_warns_about_a_future_date():
 
 
 def test_order_to_invoice_warns_about_a_rate_that_is_no_seller_rate():
-    # given a domestic sale at 19% (a DE rate, not NL) / then kept as given, with a warning
-    invoice = order_to_invoice(make_order(product("11.90", 19, desc="X"), total="11.90"))
-    assert invoice.lines[0].vat_rate == D(19)
+    # given a domestic sale at 16% (a DE rate of 2020, never an NL one) / then kept, with a warning
+    # (changed from 19%: NL's standard rate was 19% until 2012-09-30, and an ended rate is refused)
+    invoice = order_to_invoice(make_order(product("11.60", 16, desc="X"), total="11.60"))
+    assert invoice.lines[0].vat_rate == D(16)
     assert invoice.warnings == [
         Outcome(
             WarningCode.RATE_NOT_SELLER_RATE,
-            {"line": 1, "description": "X", "rate": D(19), "seller": "NL", "date": ON},
+            {"line": 1, "description": "X", "rate": D(16), "seller": "NL", "date": ON},
         )
     ]
+
+
+def test_order_to_invoice_refuses_a_rate_that_ended():
+    # given NL 6% (the low rate until 2018-12-31) on a 2025 sale / then refused, naming the end
+    with pytest.raises(RuleError) as info:
+        order_to_invoice(make_order(product("10.60", 6, desc="X"), total="10.60"))
+    assert info.value.code == RuleCode.VAT_RATE_ENDED
+    assert info.value.params["ended"] == dt.date(2018, 12, 31)
 
 
 def test_order_to_invoice_warns_about_inconsistent_line_amounts():

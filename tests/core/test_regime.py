@@ -5,11 +5,19 @@ import datetime as dt
 import pytest
 
 from koppeling.core.errors import RuleCode, RuleError
+from koppeling.core.facts import VatCheckStatus, VatNumberCheck
 from koppeling.core.messages import Outcome, english
 from koppeling.core.models import Party, VatRegime
 from koppeling.core.regime import CONSUMER_FALLBACKS, RegimeCode, check_vat_number, decide_regime
 
 ON = dt.date(2025, 3, 1)
+CHECKED = dt.datetime(2025, 3, 1, 9, 0)
+
+
+def vies(number, status=VatCheckStatus.VALID):
+    return VatNumberCheck(number, status, CHECKED, "WAPIAAAAZ7UJ5F2N")
+
+
 NL_VAT = "NL004495445B01"
 BE_VAT = "BE0403170701"
 DE_VAT = "DE136695976"
@@ -46,19 +54,25 @@ def test_decide_regime_reverse_charge_hint_ignored_for_consumer():
 @pytest.mark.parametrize(("country", "number"), [("BE", BE_VAT), ("DE", DE_VAT), ("GR", EL_VAT)])
 def test_decide_regime_icp_with_valid_vat_number(country, number):
     # given an EU business with a valid number of its own country / when decided / then ICP at 0%
+    # (changed: the ICP needs VIES's confirmation, Art. 138(1)(b) VAT Directive since 2020)
     customer = Party(company="Firma", country_code=country, vat_number=number)
-    decision = decide_regime("NL", customer, ON)
+    decision = decide_regime("NL", customer, ON, vat_check=vies(number))
     assert decision.regime == VatRegime.EU_B2B
     assert decision.vat_country == "NL"
     assert decision.vat_number_valid is True
     assert decision.reason.code == RegimeCode.ICP
-    assert decision.reason.params == {"country": country, "vat_number": number}
+    assert decision.reason.params == {
+        "country": country,
+        "vat_number": number,
+        "checked_at": CHECKED,
+        "consultation": "WAPIAAAAZ7UJ5F2N",
+    }
 
 
 def test_decide_regime_icp_number_without_prefix_read_as_customer_country():
     # given a BE number typed without "BE" and with dots / when decided / then still valid ICP
     customer = Party(company="Firma", country_code="BE", vat_number="0403.170.701")
-    assert decide_regime("NL", customer, ON).regime == VatRegime.EU_B2B
+    assert decide_regime("NL", customer, ON, vat_check=vies("BE0403170701")).regime == VatRegime.EU_B2B
 
 
 def test_decide_regime_invalid_vat_number_falls_back_to_oss():

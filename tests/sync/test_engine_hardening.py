@@ -92,11 +92,11 @@ def test_fault_while_preparing_fails_that_order_only(link, books_sim, monkeypatc
     real = flowkinds.order_to_invoice
     broken = []
 
-    def flaky(order, settings):
+    def flaky(order, settings, **facts):
         if not broken:
             broken.append(order.number)
             raise ValueError("boom")
-        return real(order, settings)
+        return real(order, settings, **facts)
 
     monkeypatch.setattr(flowkinds, "order_to_invoice", flaky)
     report = Engine(link).run()

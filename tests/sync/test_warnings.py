@@ -3,9 +3,14 @@ flow says so — holding the order for a person, who books it with Verwerk."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from tests.conftest import LINK_SETTINGS, make_link
+from tests.sync.test_engine import invoices_for
 
+from koppeling.connectors.acumulus.client import AcumulusTarget
+from koppeling.core.messages import Outcome
 from koppeling.sync.engine import Engine
 from koppeling.sync.models import ActivityEvent, ReasonCode, RecordState, SyncRecord
 from koppeling.sync.outcomes import render
@@ -16,7 +21,7 @@ pytestmark = pytest.mark.django_db
 CARRIED_OVER = "oss_reduced_rate_carried_over"  # a Dutch 9% line sold to a Belgian consumer
 
 
-def test_warnings_are_stored_with_the_record_and_logged(link):
+def test_warnings_are_stored_with_the_record_and_logged(link, books_sim):
     Engine(link).run()
     warned = [r for r in SyncRecord.objects.filter(link=link, state=RecordState.PUSHED) if r.warnings]
     assert warned, "the seeded shop has BE consumers with 9% lines"
@@ -25,10 +30,28 @@ def test_warnings_are_stored_with_the_record_and_logged(link):
     for record in warned:
         for warning in record.warnings:
             assert render(warning["code"], warning["params"]).text  # rendered when shown, not stored
-    # the target's own warnings (here: Acumulus will book another total) are in the activity log
-    target_warned = [r for r in warned if any(w["code"].startswith("acumulus_") for w in r.warnings)]
-    assert target_warned, "Acumulus's per-line VAT differs on some seeded orders"
-    for record in target_warned:
+    # core fitted the lines to Acumulus's own per-line computation: it books every total to the cent
+    assert not [r for r in warned if any(w["code"] == "acumulus_totals_differ" for w in r.warnings)]
+    for record in SyncRecord.objects.filter(link=link, state=RecordState.PUSHED):
+        (booked,) = invoices_for(books_sim, record.reference)
+        assert booked.total_inc == record.amount_inc, record.reference
+
+
+def test_the_targets_own_warnings_are_stored_and_logged(link, monkeypatch):
+    real = AcumulusTarget.push_invoice
+
+    def warns(self, invoice, settings=None):
+        result = real(self, invoice, settings)
+        return replace(
+            result, warnings=(Outcome("acumulus_totals_differ", {"reference": invoice.reference}),)
+        )
+
+    monkeypatch.setattr(AcumulusTarget, "push_invoice", warns)
+    Engine(link).run()
+    pushed = SyncRecord.objects.filter(link=link, state=RecordState.PUSHED)
+    assert pushed.exists()
+    for record in pushed:
+        assert "acumulus_totals_differ" in {w["code"] for w in record.warnings}
         assert ActivityEvent.objects.filter(
             record=record, code="acumulus_totals_differ", level="warning"
         ).exists()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import hashlib
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -128,6 +129,9 @@ class PushResult:
     concept: bool = False
     warnings: tuple[Outcome, ...] = ()
     url: str = ""
+    #: booked on a customer the order shares with others (a debtor per payment method, the
+    #: default debtor): the read-back's customer is not the order's, and that is no mismatch
+    shared_customer: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +228,9 @@ class Connector(abc.ABC):
     #: requests the runtime may keep in flight against one account
     max_in_flight: ClassVar[int] = 4
     totals_method: ClassVar[TotalsMethod] = TotalsMethod.PER_INVOICE
+    #: currencies it books invoices in (``"*"``: any, in the order's own); an order in another
+    #: currency is converted to euros by core at the ECB rate of its date
+    booking_currencies: ClassVar[tuple[str, ...]] = ("EUR",)
     #: pydantic model of this system's per-flow target settings (None: it needs none)
     settings_model: ClassVar[type[BaseModel] | None] = None
     #: total deadline of one call (connect, send, whole answer) and the largest answer accepted
@@ -240,6 +247,9 @@ class Connector(abc.ABC):
         self.config = config
         self.http = http or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0))
         self.credential_store = credential_store
+        #: seconds since the epoch; the runtime sets its own clock (simulated in tests), which a
+        #: connector uses for waits it computes itself (e.g. "until the next clock hour")
+        self.clock: Callable[[], float] = time.time
 
     def update_credentials(
         self, change: Callable[[Mapping[str, str]], Mapping[str, str] | None]

@@ -99,7 +99,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CC",
         help="country of the shop, for the VAT rates (default NL)",
     )
+    parser.add_argument(
+        "--oss",
+        action="store_true",
+        help="the shop is past the EU distance-sales threshold and on OSS: EU consumers pay their own VAT",
+    )
+    parser.add_argument(
+        "--vies",
+        default="",
+        metavar="NL...B01",
+        help="check business customers' VAT numbers with VIES (online), the shop's own VAT number as "
+        "requester; without it a 0%% sale to an EU business is refused, never booked on a checksum",
+    )
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="remove the files of an earlier conversion in --out first (they are never mixed)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
+
+
+def _vies_checker(requester: str):
+    """``ViesChecker.check_number`` for the real VIES, or None without a requester number."""
+    if not requester.strip():
+        return None
+    from koppeling.connectors.base import ConnectionConfig
+    from koppeling.connectors.vies.client import ViesChecker
+
+    checker = ViesChecker(ConnectionConfig("vies", "", {"requester_vat_number": requester.strip()}))
+    return checker.check_number
 
 
 def _positive(text: str) -> int:
@@ -127,6 +155,9 @@ def run(args: argparse.Namespace) -> int:
         prefix=args.prefix.strip(),
         limit=args.limit,
         shop_country=args.shop_country.strip().upper() or "NL",
+        oss_registered=bool(getattr(args, "oss", False)),
+        vat_check=_vies_checker(getattr(args, "vies", "")),
+        replace=bool(getattr(args, "replace", False)),
     )
     progress = None
     if not getattr(args, "quiet", False) and err.is_terminal:

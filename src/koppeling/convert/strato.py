@@ -1,86 +1,75 @@
-"""Strato Webshop Pro exports -> Acumulus import files (what Strato2Acumulus did, everywhere).
+"""Strato Webshop Pro exports -> Acumulus import files: read → core order → core's rules → writer.
 
 ``convert_strato(customers=..., orders=..., out_dir=..., options=...) -> Summary``
 
-* ``Klanten.csv`` -> ``AcumulusKlanten.csv`` (relations import, ``csvimport.RELATION_COLUMNS``);
+* ``Klanten.csv`` -> ``AcumulusKlanten.csv`` (relations import, ``convert.customers``);
 * ``Bestellingen.xml`` -> one ``Acumulus<Method>Facturen.csv`` per payment method (import type
-  "Strato uit convertor (.csv)", ``csvimport.INVOICE_COLUMNS``), streamed: memory stays flat;
+  "Strato uit convertor (.csv)"), streamed: memory stays flat;
 * ``conversion-summary.json`` always, ``conversion-errors.csv`` when there was anything to report.
 
-The amounts rule, applied per order (Decimal throughout, **one rounding, half-up, to cents**):
+There is one invoice engine. Each order the reader yields (``connectors.strato``) is translated to
+a ``core.Order`` (``connectors.strato.translate``) and made an invoice by
+``core.invoicing.order_to_invoice`` — the same rules, VAT regimes and rounding as every live link —
+fitted to Acumulus's own per-line computation (``TotalsMethod.PER_LINE_FROM_EX``), then written by
+the Acumulus import-file writer (``connectors.acumulus.csvimport.InvoiceFileTarget``). So every
+invoice written adds up, in Acumulus, to exactly what the customer paid, and the summary's totals
+per file add up to the converted orders' totals.
 
-1. a line's amount is its ``LineTotal``, or ``Quantity x UnitPrice`` rounded to cents; when both are
-   given they must agree within half a cent per unit;
-2. the line's VAT is computed once from that amount and the rate and rounded half-up to cents:
-   gross shops (prices incl. VAT) ``vat = amount x rate / (100 + rate)``, ``excl = amount - vat``;
-   net shops ``vat = amount x rate / 100``, ``incl = amount + vat``. A ``TaxAmount`` on the line
-   within a cent of that replaces it;
-3. the order's own totals win: ``GrandTotal`` must equal the sum of the lines incl. VAT, and a
-   stated ``TotalTax`` (or ``GrandTotal - TotalBeforeTax``) the sum of the line VAT. A difference
-   of at most one cent per line is a rounding difference: it is put on the VAT of the largest line
-   (with a warning); a larger one rejects the order, because a line is then missing or wrong.
-
-So each invoice written adds up, to the cent, to the order it came from, and the summary's totals
-per output file add up to the totals of the converted orders (checked, and reported).
-
-Validation that rejects an order (the others go on): missing order number, date, total or lines;
-an amount that is not a number or is ambiguous (``1,234``); a negative or zero quantity; a VAT rate
-that is not a rate of the shop's country or the customer's country on the order date (dated rates
-from ``koppeling.core.vat``); an order number that appeared earlier in the file (the first one is
-converted); lines that do not add up to the order's totals.
+What the converter itself adds: cancelled orders are reported and not booked, unpaid ones are
+booked as due; an order's own ``TotalTax`` must match the invoice's VAT within a cent per line; a
+VAT rate that is not the shop's is refused (no person looks at an import file before Acumulus
+does); order numbers are unique per file; stray Windows-1252 bytes in a UTF-8 file are repaired
+byte by byte and reported per order; files of an earlier run in ``out_dir`` are refused (or
+removed with ``replace``), never mixed. A 0 % sale to an EU business is only an ICP with VIES's
+confirmation (``StratoOptions.vat_check``); without one it is refused with the reason.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-from operator import itemgetter
+from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
 from koppeling.connectors.acumulus import csvimport
-from koppeling.connectors.strato import names
-from koppeling.connectors.strato.customers import CustomerReader
+from koppeling.connectors.strato import translate
 from koppeling.connectors.strato.issues import Issue, Severity, UnusableInput, clip
 from koppeling.connectors.strato.orders import (
-    ADDRESS_FIELDS,
-    KIND_DISCOUNT,
-    KIND_PAYMENT_FEE,
-    KIND_PRODUCT,
-    KIND_SHIPPING,
+    FORMAT_VERSION as ORDERS_FORMAT,
+)
+from koppeling.connectors.strato.orders import (
     OrderError,
     OrderReader,
     StratoOrder,
     WrongEncoding,
 )
-from koppeling.connectors.strato.orders import (
-    FORMAT_VERSION as ORDERS_FORMAT,
-)
-from koppeling.core import vat as core_vat
+from koppeling.connectors.strato.textfile import repair_utf8
+from koppeling.core.codes import WarningCode
+from koppeling.core.errors import RuleError
+from koppeling.core.facts import InvoiceFacts, VatNumberCheck
+from koppeling.core.invoicing import InvoiceSettings, order_to_invoice
+from koppeling.core.messages import english
+from koppeling.core.models import PaymentStatus, VatRegime
 
+from .customers import convert_customers as _convert_customers
+from .methods import SeenNumbers, canonical_method
 from .summary import ERRORS_FILE, SUMMARY_FILE, InputReport, IssueLog, OutputReport, Summary
 
 CUSTOMERS_FORMAT = "strato-klanten/1"
 CENT = Decimal("0.01")
-UNIT = Decimal("0.0001")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
-HALF_CENT = Decimal("0.005")
 SKIPPED_SHOWN = 20
-#: lines already computed, by content: shops sell the same products in the same quantities all day
-MEMO_SIZE = 20_000
 #: bound of the small per-conversion caches (countries, rate sets, payment method texts)
 SMALL_CACHE_SIZE = 1000
 #: invoice files opened at most; the orders of further payment methods go to OTHER_METHOD's file
 MAX_INVOICE_FILES = 50
 OTHER_METHOD = "Overig"
-_MISSING = object()
 
 Source = str | os.PathLike | BinaryIO
 
@@ -89,12 +78,22 @@ Source = str | os.PathLike | BinaryIO
 class StratoOptions:
     """``cost_center``: Acumulus cost center for this shop; ``prefix``: the shop's unique order
     number prefix (``WA`` -> ``WA1001``); ``limit``: convert at most this many invoices (trial
-    accounts: 40), report the rest as skipped; ``shop_country``: where the shop is (VAT rates)."""
+    accounts: 40), report the rest as skipped; ``shop_country``: where the shop is (VAT rates);
+    ``oss_registered``: EU consumers pay their own country's VAT (the seller is past the EUR 10,000
+    threshold and declares through OSS; default off: the seller's VAT, unless the shop itself
+    charged the customer's country's rates); ``fee_allocation``: ``proportional`` | ``highest``;
+    ``vat_check``: a function asking VIES about a VAT number (``ViesChecker.check_number``) —
+    without one, a business the shop charged 0 % is refused, never booked as an ICP on a checksum;
+    ``replace``: output files of an earlier run in ``out_dir`` are removed first (else refused)."""
 
     cost_center: str = ""
     prefix: str = ""
     limit: int | None = None
     shop_country: str = "NL"
+    oss_registered: bool = False
+    fee_allocation: str = "proportional"
+    vat_check: Callable[[str], VatNumberCheck] | None = None
+    replace: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -102,176 +101,21 @@ class StratoOptions:
             "prefix": self.prefix,
             "limit": self.limit,
             "shop_country": self.shop_country,
+            "oss_registered": self.oss_registered,
+            "fee_allocation": self.fee_allocation,
+            "vies": self.vat_check is not None,
         }
 
-
-# ---- payment methods -> output files -----------------------------------------------------------
-
-_METHODS: dict[str, str] = {}
-for _canonical, _words in {
-    "Bank": (
-        "bank",
-        "banktransfer",
-        "bankoverschrijving",
-        "overschrijving",
-        "overboeking",
-        "vooruitbetaling",
-        "vooraf",
-        "vorkasse",
-        "uberweisung",
-        "ueberweisung",
-        "prepayment",
-        "paymentinadvance",
-        "sepa",
-        "wiretransfer",
-        "transfer",
-    ),
-    "PayPal": ("paypal", "paypalexpress", "paypalplus", "paypalcheckout"),
-    "iDEAL": ("ideal",),
-    "Creditcard": ("creditcard", "kreditkarte", "visa", "mastercard", "americanexpress", "amex", "card"),
-    "Bancontact": ("bancontact", "mistercash", "bancontactmistercash"),
-    "Sofort": ("sofort", "sofortuberweisung", "sofortueberweisung", "klarnasofort"),
-    "Klarna": ("klarna", "klarnapaylater", "klarnarechnung"),
-    "Rembours": ("rembours", "nachnahme", "cashondelivery", "cod", "onrembours"),
-    "OpRekening": (
-        "oprekening",
-        "rechnung",
-        "invoice",
-        "factuur",
-        "achteraf",
-        "achterafbetalen",
-        "kaufaufrechnung",
-    ),
-    "Contant": ("contant", "cash", "bar", "barzahlung", "contantbijafhalen", "pin", "pinnen"),
-    "AmazonPay": ("amazonpay", "amazonpayments"),
-    "Giropay": ("giropay",),
-    "Lastschrift": ("lastschrift", "directdebit", "sepalastschrift", "incasso", "automatischeincasso"),
-}.items():
-    for _w in _words:
-        _METHODS[_w] = _canonical
-
-
-def canonical_method(method: str) -> str:
-    """The output file's method name: ``"PayPal Express"`` -> ``PayPal``, ``"Vorkasse"`` -> ``Bank``;
-    unknown methods keep their own letters (``"Tikkie"`` -> ``Tikkie``); none -> ``Onbekend``."""
-    key = names.normalise(method)
-    if not key:
-        return "Onbekend"
-    if key in _METHODS:
-        return _METHODS[key]
-    for word, canonical in _METHODS.items():
-        if len(word) >= 5 and word in key:
-            return canonical
-    words = re.findall(r"[0-9A-Za-z]+", names.normalise_keep_case(method))
-    return "".join(w[:1].upper() + w[1:] for w in words)[:40] or "Onbekend"
-
-
-# ---- duplicate order numbers in flat memory ----------------------------------------------------
-
-
-class SeenNumbers:
-    """Order numbers seen so far, in flat memory: numeric parts go into bitmaps (1 bit each).
-
-    ``"1001"``, ``"WA1001"`` -> key ``(prefix, digits)``; leading zeros are kept distinct
-    (``"0012"`` is not ``"12"``); only ASCII digits count as digits (``"A١٢"`` is not ``"A12"``).
-    A bitmap holds numbers below ``MAX_BIT`` (2 MiB at most) and there are at most
-    ``MAX_PREFIXES`` of them; anything else goes into a set, so one odd number such as
-    ``999999999`` costs a few bytes, not 125 MB.
-    """
-
-    _SPLIT = re.compile(r"(\D*?)([1-9]\d{0,8})", re.ASCII)
-    MAX_BIT = 1 << 24
-    MAX_PREFIXES = 8
-
-    def __init__(self) -> None:
-        self._bits: dict[str, bytearray] = {}
-        self._other: set[str] = set()
-
-    def add(self, number: str) -> bool:
-        """Record ``number``; False if it was seen before."""
-        if number.isascii() and number.isdigit() and number[0] != "0" and len(number) < 10:
-            prefix, n = "", int(number)
-        else:
-            m = self._SPLIT.fullmatch(number)
-            if m is None:
-                return self._add_other(number)
-            prefix, n = m[1], int(m[2])
-        if n >= self.MAX_BIT:
-            return self._add_other(number)
-        bits = self._bits.get(prefix)
-        if bits is None:
-            if len(self._bits) >= self.MAX_PREFIXES:
-                return self._add_other(number)
-            bits = self._bits[prefix] = bytearray()
-        byte = n >> 3
-        if byte >= len(bits):
-            grow = max(byte + 1 - len(bits), len(bits) // 2, 1024)
-            bits.extend(bytes(min(grow, (self.MAX_BIT >> 3) - len(bits))))
-        mask = 1 << (n & 7)
-        if bits[byte] & mask:
-            return False
-        bits[byte] |= mask
-        return True
-
-    def _add_other(self, number: str) -> bool:
-        if number in self._other:
-            return False
-        self._other.add(number)
-        return True
-
-
-# ---- VAT rates -------------------------------------------------------------------------------
-
-
-class RateBook:
-    """Which VAT rates are plausible for a sale on a date: the shop country's and the customer
-    country's (OSS), plus 0 (exports, ICP). From ``koppeling.core.vat``, cached per (country, date)."""
-
-    def __init__(self, shop_country: str) -> None:
-        self.shop = shop_country.upper()
-        self._cache: dict[tuple[str, dt.date], frozenset | None] = {}
-
-    def allowed(self, country: str, on: dt.date) -> frozenset | None:
-        """The rates allowed, or None when the dated data cannot answer (then nothing is checked)."""
-        key = (country, on)
-        if key in self._cache:
-            return self._cache[key]
-        try:
-            rates = set(core_vat.known_rates(self.shop, on))
-        except core_vat.VatDataError:
-            result = None
-        else:
-            if country and country != self.shop:
-                try:
-                    rates |= core_vat.known_rates(country, on)
-                except core_vat.VatDataError:
-                    pass  # outside the EU data: 0 % (export) and the shop's rates are what can apply
-            result = frozenset(rates)
-        if len(self._cache) > 50000:
-            self._cache.clear()
-        self._cache[key] = result
-        return result
-
-    def vat_type(self, country: str, vat_number: str, rates: set, on: dt.date) -> int:
-        """Acumulus ``vattype``: 1 national, 3 EU reverse charge, 4 outside the EU, 6 EU VAT (OSS)."""
-        if not country or country == self.shop:
-            return 1
-        try:
-            in_eu = core_vat.is_eu(country, on)
-        except core_vat.VatDataError:  # pragma: no cover - is_eu answers False for unknown countries
-            in_eu = False
-        nonzero = {r for r in rates if r}
-        if not in_eu:
-            return 4 if not nonzero else 1
-        if not nonzero and vat_number:
-            return 3
-        if nonzero:
-            try:
-                shop_rates = core_vat.known_rates(self.shop, on)
-            except core_vat.VatDataError:
-                return 1
-            return 1 if nonzero <= shop_rates else 6
-        return 1
+    def invoice_settings(self, prefix: str) -> InvoiceSettings:
+        """The core settings of this conversion: the Acumulus import's own totals computation."""
+        return InvoiceSettings(
+            seller_country=self.shop_country,
+            oss_registered=self.oss_registered,
+            reference_prefix=prefix,
+            description_template="Bestelling {number}",
+            totals_method=csvimport.InvoiceFileTarget.TOTALS_METHOD,
+            fee_allocation=self.fee_allocation,
+        )
 
 
 # ---- the conversion --------------------------------------------------------------------------
@@ -302,6 +146,25 @@ def convert_strato(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = Summary(options=options.as_dict())
+    left = earlier_outputs(out)
+    if left and not options.replace:
+        report = InputReport(str(out), "output", usable=False)
+        summary.inputs.append(report)
+        summary.issues = [
+            Issue(
+                str(out),
+                None,
+                "",
+                "out",
+                clip(", ".join(p.name for p in left[:5])),
+                f"the output folder holds {len(left)} file(s) of an earlier conversion; they would be mixed "
+                "with this one's. Choose an empty folder, or replace them (--replace)",
+            )
+        ]
+        summary.error_count = 1
+        return summary
+    for path in left:
+        path.unlink()
     log = IssueLog(out / ERRORS_FILE)
     try:
         if customers is not None:
@@ -324,6 +187,17 @@ def convert_strato(
     summary.files.append(SUMMARY_FILE)
     summary.write_json(out / SUMMARY_FILE)
     return summary
+
+
+def earlier_outputs(out: Path) -> list[Path]:
+    """Files a conversion writes that are already in ``out`` (from an earlier run)."""
+    names = {csvimport.RELATIONS_FILE, ERRORS_FILE, SUMMARY_FILE}
+    return sorted(
+        p for p in out.iterdir() if p.is_file() and (p.name in names or _INVOICE_FILE.fullmatch(p.name))
+    )
+
+
+_INVOICE_FILE = re.compile(r"Acumulus[0-9A-Za-z]+Facturen\.csv")
 
 
 def _label(source: Source, default: str) -> str:
@@ -371,82 +245,6 @@ def _size(stream: BinaryIO) -> int:
         return 0
 
 
-# ---- customers --------------------------------------------------------------------------------
-
-
-def _convert_customers(stream: BinaryIO, label: str, out: Path, summary: Summary, log: IssueLog) -> None:
-    report = InputReport(label, "customers", CUSTOMERS_FORMAT)
-    summary.inputs.append(report)
-    try:
-        reader = CustomerReader(stream, label)
-    except UnusableInput as exc:
-        report.usable = False
-        log.add(exc.as_issue())
-        return
-    report.encoding = reader.encoding
-    report.ignored = list(reader.ignored_columns)
-    log.extend(reader.warnings)
-    path = out / csvimport.RELATIONS_FILE
-    writer = csvimport.RelationsWriter(path)
-    seen: dict[str, int] = {}
-    try:
-        for row in reader:
-            report.read += 1
-            log.extend(row.issues)
-            c = row.customer
-            if c is None:
-                report.rejected += 1
-                continue
-            if c.customer_number:
-                first = seen.get(c.customer_number)
-                if first is not None:
-                    report.rejected += 1
-                    log.add(
-                        Issue(
-                            label,
-                            row.line,
-                            "column " + repr(reader.column_names.get("customer_number", "")),
-                            "customer_number",
-                            c.customer_number,
-                            f"customer number appears twice (first at line {first}); the first was converted",
-                            Severity.ERROR,
-                            c.customer_number,
-                        )
-                    )
-                    continue
-                seen[c.customer_number] = row.line
-            writer.write(
-                [
-                    c.customer_number,
-                    c.company,
-                    c.person_name,
-                    c.salutation,
-                    c.address_line,
-                    c.street2,
-                    c.postal_code,
-                    c.city,
-                    c.country,
-                    c.country_name,
-                    c.phone,
-                    c.mobile,
-                    c.fax,
-                    c.email,
-                    c.website,
-                    c.vat_number,
-                    c.iban,
-                    "1",
-                    c.note,
-                ]
-            )
-            report.converted += 1
-    finally:
-        writer.close()
-    summary.outputs.append(
-        OutputReport(csvimport.RELATIONS_FILE, "relations", records=writer.rows, rows=writer.rows)
-    )
-    summary.files.append(csvimport.RELATIONS_FILE)
-
-
 # ---- orders -----------------------------------------------------------------------------------
 
 
@@ -460,9 +258,15 @@ def _convert_orders(
     progress: ProgressFactory | None,
 ) -> None:
     encoding: str | None = None
+    repaired, stray_lines = repair_utf8(stream)
+    if repaired is not None:
+        stream = repaired
     while True:
         report = InputReport(label, "orders", ORDERS_FORMAT, encoding or "as declared")
+        if stray_lines and encoding is None:
+            report.encoding = "UTF-8, stray Windows-1252 bytes repaired"
         attempt = _OrderConversion(stream, label, out, options, report, encoding, progress)
+        attempt.stray_lines = list(stray_lines)
         try:
             attempt.run()
         except WrongEncoding as exc:
@@ -487,6 +291,8 @@ def _convert_orders(
     summary.inputs.append(report)
     log.extend(attempt.issues_in_order())
     attempt.finish_into(summary)
+    if repaired is not None:
+        repaired.close()
 
 
 class _OrderConversion:
@@ -507,11 +313,8 @@ class _OrderConversion:
         self.input_ex = ZERO
         self.input_vat = ZERO
         self.input_inc = ZERO
-        self.rates = RateBook(options.shop_country)
-        self._countries: dict[str, str] = {}
-        self._allowed: dict[tuple, frozenset | None] = {}
-        self._iso: dict[dt.date, str] = {}
-        self._memo: dict[bool, dict[int, tuple]] = {True: {}, False: {}}
+        self._settings = options.invoice_settings(options.prefix)
+        self._settings_no_prefix = options.invoice_settings("")
         self._by_method: dict[str, csvimport.InvoiceWriter] = {}
 
     # Issues of one pass are buffered (a restart must be able to drop them); to keep memory flat
@@ -535,6 +338,34 @@ class _OrderConversion:
     def _file_warning(self, fieldname: str, value: str, reason: str) -> Issue:
         """A warning about the file as a whole (no line, no order)."""
         return Issue(self.label, None, "", fieldname, value, reason, Severity.WARNING)
+
+    stray_lines: list[int]
+    _previous: tuple[int | None, str] = (None, "")
+
+    def _attribute_stray_bytes(self, start: int | None, number: str) -> None:
+        """Warn, per order, about the stray Windows-1252 bytes repaired inside it: the lines before
+        this order's start belong to the order before it (``start`` None: the end of the file)."""
+        pending = self.stray_lines
+        if pending:
+            mine = [n for n in pending if start is None or n < start]
+            if mine:
+                del pending[: len(mine)]
+                _line, record = self._previous
+                where = ", ".join(map(str, mine[:10])) + (" …" if len(mine) > 10 else "")
+                self.add(
+                    Issue(
+                        self.label,
+                        mine[0],
+                        "",
+                        "encoding",
+                        where,
+                        f"byte(s) that are not UTF-8 on line(s) {where} were read as Windows-1252 "
+                        "(e.g. é, €); check the text of this order",
+                        Severity.WARNING,
+                        record,
+                    )
+                )
+        self._previous = (start, number)
 
     def discard(self) -> None:
         for w in self.writers.values():
@@ -562,6 +393,7 @@ class _OrderConversion:
         write = self._write
         try:
             for order in reader:
+                self._attribute_stray_bytes(order.line, order.number)
                 report.read += 1
                 if limit is not None and converted >= limit:
                     report.skipped += 1
@@ -592,6 +424,21 @@ class _OrderConversion:
                         )
                     )
                     continue
+                if order.cancelled:
+                    report.cancelled += 1
+                    self.add(
+                        Issue(
+                            self.label,
+                            order.line,
+                            order.element,
+                            "Status",
+                            clip(order.status),
+                            "the order was cancelled: not converted (it is neither paid nor due)",
+                            Severity.WARNING,
+                            order.number,
+                        )
+                    )
+                    continue
                 try:
                     write(order, prefix, cost_center)
                 except _Reject as exc:
@@ -602,6 +449,7 @@ class _OrderConversion:
         finally:
             for w in self.writers.values():
                 w.close()
+        self._attribute_stray_bytes(None, "")
         report.converted = converted
         if reader.broken is not None:
             report.rejected += 1
@@ -630,143 +478,120 @@ class _OrderConversion:
     # -- one order -> one invoice --------------------------------------------------------------
 
     def _write(self, o: StratoOrder, prefix: str, cost_center: str) -> None:
-        b = o.billing
-        raw_country = b[A_COUNTRY]
-        country = self._countries.get(raw_country)
-        if country is None:
-            if len(self._countries) >= SMALL_CACHE_SIZE:
-                self._countries.clear()
-            country = self._countries[raw_country] = (
-                (names.country_code(raw_country) or "") if raw_country else ""
+        """Translate to a core order, let core's rules make the invoice, write it (one engine)."""
+        for i in translate.positive_discounts(o):
+            self.add(
+                Issue(
+                    self.label,
+                    o.line_numbers[i],
+                    o.line_element(i),
+                    "LineTotal",
+                    str(o.lines[i].total if o.lines[i].total is not None else o.lines[i].unit_price),
+                    "a discount written as a positive amount was deducted",
+                    Severity.WARNING,
+                    o.number,
+                )
             )
-        # VAT follows the goods: the delivery country when the order has one, else the billing country
-        vat_country = o.delivery_country or country
-        key = (vat_country, o.date)
-        rates_allowed = self._allowed.get(key, _MISSING)
-        if rates_allowed is _MISSING:
-            if len(self._allowed) >= SMALL_CACHE_SIZE:
-                self._allowed.clear()
-            rates_allowed = self._allowed[key] = self.rates.allowed(vat_country, o.date)
-        gross = o.gross
-        amounts: list[tuple] = []  # (line, ex, vat, inc, body) per line
-        sum_inc = sum_vat = ZERO
-        memo = self._memo[gross]
-        i = 0
-        for ln in o.lines:
-            rate = ln[5]
-            if rates_allowed is not None and rate not in rates_allowed:
-                raise self._reject(
-                    o, i, "TaxRate", rate, self._unknown_rate(rate, vat_country, o.date, rates_allowed)
-                )
-            done = memo.get(id(ln))
-            if done is None or done[0] is not ln:
-                done = (ln, *self._line_amounts(o, i, ln, gross))
-                if ln[0] is not KIND_DISCOUNT:
-                    if len(memo) >= MEMO_SIZE:
-                        memo.clear()
-                    memo[id(ln)] = done
-            amounts.append(done)
-            sum_inc += done[3]
-            sum_vat += done[2]
-            i += 1
-        # the order's totals win (see the module doc)
-        grand = o.grand_total
-        if sum_inc != grand:
-            diff = grand - sum_inc
-            if gross or abs(diff) > CENT * len(amounts):
+        order = translate.order_of(o)
+        facts = self._facts(order)
+        try:
+            invoice = order_to_invoice(order, self._settings_for(o.number, prefix), facts=facts)
+        except RuleError as exc:
+            raise self._reject(
+                o, _line_of(exc.field), _field_name(exc.field), _value(exc), exc.message
+            ) from None
+        self._check_tax(o, invoice)
+        for warning in invoice.warnings:
+            if warning.code in _REJECTING:
+                line = int(warning.params.get("line", 0)) - 1
                 raise self._reject(
                     o,
-                    None,
-                    "GrandTotal",
-                    grand,
-                    f"the lines add up to {sum_inc} incl. VAT but GrandTotal is {grand}; "
-                    "is a line missing or wrong?",
+                    line if line >= 0 else None,
+                    "TaxRate",
+                    warning.params.get("rate", ""),
+                    english(warning),
                 )
-            self._put_on_vat(o, amounts, diff, "GrandTotal")  # net: the excl. amounts stay
-            sum_vat += diff
-        target_vat = o.total_tax
-        if target_vat is not None:
-            if o.total_before_tax is not None and o.total_before_tax + target_vat != grand:
-                raise self._reject(
-                    o,
-                    None,
-                    "TotalTax",
-                    target_vat,
-                    f"TotalBeforeTax {o.total_before_tax} + TotalTax {target_vat} is not GrandTotal {grand}",
+            if warning.code not in _QUIET:
+                self.add(
+                    Issue(self.label, o.line, o.element, "", "", english(warning), Severity.WARNING, o.number)
                 )
-        elif o.total_before_tax is not None:
-            target_vat = grand - o.total_before_tax
-        if target_vat is not None and target_vat != sum_vat:
-            diff = target_vat - sum_vat
-            if abs(diff) > CENT * len(amounts):
-                raise self._reject(
-                    o,
-                    None,
-                    "TotalTax",
-                    target_vat,
-                    f"the lines' VAT adds up to {sum_vat} but the order states {target_vat}",
-                )
-            self._put_on_vat(o, amounts, diff, "TotalTax")  # the incl. amounts stay
-            sum_vat = target_vat
-        bodies = list(map(_BODY, amounts))
         method_text = o.payment_method
         writer = self._by_method.get(method_text)
         if writer is None:
             writer = self._writer_for(o, method_text)
-        number = o.number
-        reference = number if (not prefix or number.startswith(prefix)) else prefix + number
-        vat_number = b[A_VAT]
-        if vat_country and vat_country != self.rates.shop:
-            vat_type = self.rates.vat_type(vat_country, vat_number, {ln[5] for ln in o.lines}, o.date)
-        else:
-            vat_type = 1
-        date = self._iso.get(o.date)
-        if date is None:
-            date = self._iso[o.date] = o.date.isoformat()
-        street = b[A_STREET]
-        if b[A_HOUSE] and b[A_HOUSE] not in street:
-            street = f"{street} {b[A_HOUSE]}".strip()
-        if b[A_STREET2]:
-            street = f"{street}, {b[A_STREET2]}"
-        person = b[A_FULL]
-        if not person:
-            first, middle, last = b[A_FIRST], b[A_MIDDLE], b[A_LAST]
-            person = (
-                f"{first} {last}"
-                if first and last and not middle
-                else " ".join(filter(None, (first, middle, last)))
+        customer = invoice.customer
+        paid = invoice.payment_status is PaymentStatus.PAID
+        date = invoice.issue_date.isoformat()
+        street = f"{customer.street}, {customer.street2}" if customer.street2 else customer.street
+        head = [
+            invoice.reference,
+            date,
+            o.customer_number,
+            customer.company,
+            customer.name,
+            street,
+            customer.postal_code,
+            customer.city,
+            customer.country_code,
+            customer.email,
+            customer.vat_number,
+            csvimport.InvoiceFileTarget.vat_type(invoice),
+            invoice.description,
+            cost_center,
+            method_text,
+            "2" if paid else "1",
+            date if paid else "",
+            invoice.currency,
+        ]
+        csvimport.InvoiceFileTarget.write(writer, invoice, head)
+        self.input_ex += invoice.total_ex
+        self.input_vat += invoice.total_vat
+        self.input_inc += (invoice.source_total_inc or ZERO) + invoice.gift_card_amount
+
+    def _settings_for(self, number: str, prefix: str) -> InvoiceSettings:
+        """The invoice settings of this conversion (a number already carrying the prefix keeps it)."""
+        if prefix and number.startswith(prefix):
+            return self._settings_no_prefix
+        return self._settings
+
+    def _facts(self, order) -> InvoiceFacts | None:
+        """The VIES answer for a business customer's number, when the options give a checker."""
+        check = self.options.vat_check
+        number = order.customer.vat_number
+        if check is None or not number:
+            return None
+        return InvoiceFacts(vat_check=check(number))
+
+    def _check_tax(self, o: StratoOrder, invoice) -> None:
+        """The order's own ``TotalTax`` (or ``GrandTotal - TotalBeforeTax``) against the invoice's
+        VAT: a cent per line is rounding (Acumulus's per line, accepted); more means a line is
+        missing or wrong."""
+        stated = o.total_tax
+        if (
+            stated is not None
+            and o.total_before_tax is not None
+            and o.total_before_tax + stated != o.grand_total
+        ):
+            raise self._reject(
+                o,
+                None,
+                "TotalTax",
+                stated,
+                f"TotalBeforeTax {o.total_before_tax} + TotalTax {stated} is not GrandTotal {o.grand_total}",
             )
-        paid = o.paid
-        total_ex = grand - sum_vat
-        writer.write_invoice(
-            [
-                reference,
-                date,
-                o.customer_number,
-                b[A_COMPANY],
-                person,
-                street,
-                b[A_POSTAL],
-                b[A_CITY],
-                country,
-                b[A_EMAIL],
-                vat_number,
-                _VAT_TYPE_TEXT[vat_type],
-                "Bestelling " + reference,
-                cost_center,
-                method_text,
-                "2" if paid else "1",
-                date if paid else "",
-                o.currency,
-            ],
-            bodies,
-            total_ex,
-            sum_vat,
-            grand,
-        )
-        self.input_ex += total_ex
-        self.input_vat += sum_vat
-        self.input_inc += grand
+        if stated is None and o.total_before_tax is not None:
+            stated = o.grand_total - o.total_before_tax
+        if stated is None or stated == invoice.total_vat or invoice.regime not in _STATED_TAX_REGIMES:
+            return
+        if abs(stated - invoice.total_vat) > CENT * len(invoice.lines):
+            raise self._reject(
+                o,
+                None,
+                "TotalTax",
+                stated,
+                f"the lines' VAT adds up to {invoice.total_vat} but the order states {stated}",
+            )
+        # within a cent per line: the per-line rounding Acumulus applies (the amount paid is kept)
 
     def _writer_for(self, o: StratoOrder, method_text: str) -> csvimport.InvoiceWriter:
         """The invoice file of a payment method as the order writes it. At most
@@ -798,102 +623,11 @@ class _OrderConversion:
         self._by_method[method_text] = writer
         return writer
 
-    def _line_amounts(self, o: StratoOrder, i: int, ln, gross: bool) -> tuple:
-        """``(ex, vat, inc, body)`` of line ``i`` (rules 1 and 2 of the module doc); raises ``_Reject``."""
-        kind, _sku, _name, q, unit, rate, total, tax_amount = ln
-        if total is None:
-            total = (q * unit).quantize(CENT, ROUND_HALF_UP)
-        else:
-            if unit is not None and q * unit != total and abs(q * unit - total) > HALF_CENT * q + HALF_CENT:
-                raise self._reject(
-                    o, i, "LineTotal", total, f"line total {total} is not quantity {q} x unit price {unit}"
-                )
-            total = total.quantize(CENT, ROUND_HALF_UP)
-        if kind is KIND_DISCOUNT and total > 0:
-            total = -total
-            self.add(
-                Issue(
-                    self.label,
-                    o.line_numbers[i],
-                    o.line_element(i),
-                    "LineTotal",
-                    str(-total),
-                    "a discount written as a positive amount was deducted",
-                    Severity.WARNING,
-                    o.number,
-                )
-            )
-        if gross:
-            vat = (total * rate / (HUNDRED + rate)).quantize(CENT, ROUND_HALF_UP)
-            ex = total - vat
-            inc = total
-        else:
-            vat = (total * rate / HUNDRED).quantize(CENT, ROUND_HALF_UP)
-            ex = total
-            inc = total + vat
-        if tax_amount is not None and tax_amount != vat:
-            if abs(tax_amount - vat) > CENT:
-                raise self._reject(
-                    o,
-                    i,
-                    "TaxAmount",
-                    tax_amount,
-                    f"the line's VAT {tax_amount} does not match {rate}% of {total} ({vat})",
-                )
-            if gross:
-                vat, ex = tax_amount, inc - tax_amount
-            else:
-                vat, inc = tax_amount, ex + tax_amount
-        return self._corrected(ln, ex, vat, inc)
-
-    @staticmethod
-    def _corrected(ln, ex: Decimal, vat: Decimal, inc: Decimal) -> tuple:
-        """``(ex, vat, inc, body)`` with the CSV line body for these amounts."""
-        q = ln[3]
-        ex = ex or ZERO  # no "-0.00"
-        vat = vat or ZERO
-        inc = inc or ZERO
-        unit = (ex if q == 1 else ex / q).quantize(UNIT, ROUND_HALF_UP)
-        body = csvimport.line_body(
-            ln[1], ln[2], _KIND_NL[ln[0]], str(q), str(unit), str(ln[5]), str(ex), str(vat), str(inc)
-        )
-        return ex, vat, inc, body
-
-    def _unknown_rate(self, rate: Decimal, country: str, on: dt.date, allowed: frozenset) -> str:
-        shop = self.rates.shop
-        where = shop if not country or country == shop else f"{shop} or {country}"
-        known = ", ".join(str(r) for r in sorted(allowed))
-        return f"unknown VAT rate: {rate}% is not a rate of {where} on {on.isoformat()} (known: {known})"
-
     def _reject(self, o: StratoOrder, i: int | None, fieldname: str, value, reason: str) -> _Reject:
         line = o.line_numbers[i] if i is not None else o.line
         element = o.line_element(i) if i is not None else o.element
         return _Reject(
             Issue(self.label, line, element, fieldname, clip(value), reason, Severity.ERROR, o.number)
-        )
-
-    def _put_on_vat(self, o: StratoOrder, amounts: list[tuple], diff: Decimal, against: str) -> None:
-        """Put a rounding difference ``diff`` against the order's ``against`` total on the VAT of the
-        largest line, with a warning. Against ``GrandTotal`` the line's amount incl. VAT moves with
-        it; against ``TotalTax`` its amount excl. VAT moves the other way (incl. VAT stays)."""
-        big = _largest(amounts)
-        ln, ex, vat, inc, _body = amounts[big]
-        if against == "GrandTotal":
-            inc += diff
-        else:
-            ex -= diff
-        amounts[big] = (ln, *self._corrected(ln, ex, vat + diff, inc))
-        self.add(
-            Issue(
-                self.label,
-                o.line_numbers[big],
-                o.line_element(big),
-                "TaxAmount",
-                str(diff),
-                f"rounding difference of {diff} against the order's {against} put on this line's VAT",
-                Severity.WARNING,
-                o.number,
-            )
         )
 
     def finish_into(self, summary: Summary) -> None:
@@ -910,26 +644,30 @@ class _OrderConversion:
         summary.input_total_inc += self.input_inc
 
 
-_VAT_TYPE_TEXT = {n: str(n) for n in range(1, 8)}
-_BODY = itemgetter(4)  # the CSV line body of an ``amounts`` entry
-_A = {f: i for i, f in enumerate(ADDRESS_FIELDS)}
-A_COUNTRY, A_VAT, A_STREET, A_HOUSE, A_STREET2 = (
-    _A[k] for k in ("country", "vat_number", "street", "house_number", "street2")
-)
-A_FULL, A_FIRST, A_MIDDLE, A_LAST = (_A[k] for k in ("full_name", "first_name", "middle_name", "last_name"))
-A_COMPANY, A_POSTAL, A_CITY, A_EMAIL = (_A[k] for k in ("company", "postal_code", "city", "email"))
-
-_KIND_NL = {
-    KIND_PRODUCT: "Product",
-    KIND_SHIPPING: "Verzendkosten",
-    KIND_PAYMENT_FEE: "Betaalkosten",
-    KIND_DISCOUNT: "Korting",
-}
+#: warnings core gives that the Strato files' own issues already say, or that are routine here
+_QUIET = frozenset({WarningCode.CORRECTION_LINE_ADDED, WarningCode.FEE_ALLOCATED})
+#: warnings that reject an order in a file conversion (no person sees it before it is imported)
+_REJECTING = frozenset({WarningCode.RATE_NOT_SELLER_RATE})
+#: regimes in which the order's stated VAT must match the invoice's (elsewhere the rules re-rate)
+_STATED_TAX_REGIMES = frozenset({VatRegime.DOMESTIC, VatRegime.REVERSE_CHARGE})
 
 
-def _largest(amounts: list[tuple]) -> int:
-    best, size = 0, Decimal(-1)
-    for i, a in enumerate(amounts):
-        if abs(a[3]) > size:
-            best, size = i, abs(a[3])
-    return best
+def _line_of(field: str) -> int | None:
+    """``lines[2].vat_rate`` -> 2 (the line a rule error is about), else None."""
+    match = re.match(r"lines\[(\d+)\]", field)
+    return int(match.group(1)) if match else None
+
+
+def _field_name(field: str) -> str:
+    names_map = {"total_inc": "GrandTotal", "customer.vat_number": "VATID", "currency": "Currency"}
+    if field.startswith("lines["):
+        return "TaxRate" if field.endswith("vat_rate") or field.count(".") == 0 else field.rsplit(".", 1)[-1]
+    return names_map.get(field, field or "order")
+
+
+def _value(exc: RuleError) -> object:
+    params = exc.params
+    for key in ("rate", "order_total", "vat_number", "currency"):
+        if key in params:
+            return params[key]
+    return ""

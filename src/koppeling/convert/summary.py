@@ -38,6 +38,7 @@ class InputReport:
     converted: int = 0
     rejected: int = 0
     skipped: int = 0  # beyond --limit
+    cancelled: int = 0  # cancelled orders: reported, not converted
     skipped_numbers: list[str] = field(default_factory=list)  # first few, for the message
     ignored: list[str] = field(default_factory=list)  # unknown columns / elements
 
@@ -52,6 +53,7 @@ class InputReport:
             "converted": self.converted,
             "rejected": self.rejected,
             "skipped": self.skipped,
+            "cancelled": self.cancelled,
             "skipped_numbers": self.skipped_numbers,
             "ignored": self.ignored,
         }

@@ -4,80 +4,109 @@ In libAcumulus's spirit the work is *collect → complete → send*: connectors 
 the shop's record into an ``Order``); this module completes it; the engine sends. Completing is:
 
 a. **Regime** — :func:`koppeling.core.regime.decide_regime` decides domestic / reverse charge /
-   ICP / OSS / export and whose rates apply.
-b. **Missing rates** — per line, in this order of strategies:
-   ``exact`` (the shop gave the rate) → ``category`` (the line names a VAT category) →
-   ``amounts`` (two of ex / inc / VAT amount are known: the nearest known rate of the VAT country
-   whose rounding error bound the amounts fit) → ``highest product rate`` (shipping and payment
-   fees with a single amount, as Acumulus does for shipping) → ``same rate`` (a discount with a
-   single amount when all product lines share one rate). Lines whose amounts are all zero get the
-   highest product rate (a free-shipping line then reads "0.00 at 21 %", as the shop shows it), or
-   the standard rate when there are no product lines. Anything else stops the order with a
-   :class:`RuleError` naming the line.
+   ICP / OSS / export and whose rates apply, per the place of supply of the order's goods or
+   services, with the facts the runtime looked up (:class:`~koppeling.core.facts.InvoiceFacts`:
+   VIES, OSS position). Lines taxed in different places cannot share one invoice.
+b. **Missing rates** — per line (``koppeling.core.completion``): ``exact`` (the shop gave the rate)
+   → ``category`` (the line names a VAT category) → ``amounts`` (two of ex / inc / VAT amount: the
+   nearest known rate whose rounding bound the amounts fit) → shipping, payment fees and discounts
+   with a single amount follow the goods: one rate, or **split in proportion over the goods' rates**
+   (``fee_allocation``). Zero lines get the highest product rate. Anything else stops the order.
 c. **Apply the regime** — ICP, export and reverse charge at 0 %; OSS at the customer country's rate
-   (NL standard → their standard, NL reduced → their ``reduced`` category, a named category → their
-   rate for it; rates the shop already gave in the customer's country are kept). If the shop charged
-   VAT on a sale the regime says is 0 %, the shop's decision is followed (booked as domestic or OSS)
-   with a warning, like libAcumulus picks the VAT type that fits the amounts.
-d. **Amounts** — rounded once, half-up, to cents per line. Where the shop gave the price including
-   VAT, that is what the customer paid and it is kept: ``total_ex`` is rounded from it and
-   ``vat_amount = inc − total_ex``. Then the invoice is made to add up to the order's total to the
-   cent (see :func:`_distribute_cents`). Orders whose lines do not add up stop with
-   ``totals_mismatch``.
-e. **Header** — reference (prefix + number), description, shop, payment status. Which account and
-   cost center a booking goes to is the target connector's choice, from its own settings.
+   for each line's category (never the seller's rate copied). A business the shop charged 0 %
+   without a VIES-valid number stops the order with a suggestion: it is never booked at 0 %. If
+   the shop charged VAT on a sale the regime says is 0 %, the shop's decision is followed (booked
+   as domestic or OSS) with a warning, like libAcumulus picks the VAT type that fits the amounts.
+d. **Amounts** — rounded once, half-up, to cents per line (``koppeling.core.rounding``), made to add
+   up to the order's total, then **fitted to the target's own computation**
+   (``settings.totals_method``, ``koppeling.core.fitting``) so that it books that total exactly.
+e. **Header** — reference (prefix + number), description, shop, payment status, credit-note
+   reference, exchange rate, the EN 16931 facts.
 
-Gift-card lines with a negative amount are payments, not revenue: they are left out of the lines
-and recorded in ``Invoice.gift_card_amount`` with a warning. A positive gift-card line (a voucher
-*sold*) is kept as a 0 % line: a multi-purpose voucher carries no VAT when sold (single-purpose
-vouchers do; that case is not modelled and gets a warning).
+Dates: VAT rates are those of the supply (``Order.supply_date`` or the order date); a credit note
+takes the rates of the supply it credits (``facts.original``), so a 2025 hotel night credited in
+2026 is credited at 9 %. Currencies: an order in a currency the target books
+(``settings.booking_currencies``) stays in it with the ECB rate stated; any other is converted at
+``facts.exchange_rate``; without a rate the order stops — never skipped in silence.
+
+Gift cards: a multi-purpose voucher (the default, ``voucher_kind``) is outside the scope of VAT when
+sold (a 0 % line) and a payment when redeemed (left out of the lines, ``gift_card_amount``). A
+single-purpose voucher is taxed when sold and, when redeemed, reduces the VAT of the goods it pays
+for (a negative line split over their rates) — its VAT was due at the sale (Art. 30a/30b VAT
+Directive). Margin-scheme lines are booked under the target's margin VAT type where it has one
+(``margin_scheme="target"``), else the order is held.
 
 Nothing here is prose: a refusal is a :class:`RuleError` with a :class:`RuleCode` and parameters,
 a warning (``Invoice.warnings``) an :class:`~koppeling.core.messages.Outcome` with a
 :class:`WarningCode`, a problem :func:`check_invoice` finds one with a :class:`CheckCode`. Their
-texts are registered in :mod:`koppeling.core.texts`. RuleError codes raised here:
-``line_amount_missing``, ``vat_rate_missing`` (and ``…_no_product``, ``…_mixed_discount``),
-``vat_rate_unknown`` (and ``…_category``, ``…_oss``), ``vat_regime_conflict``, ``totals_mismatch``,
-``settings_invalid``, ``vat_data_missing``, plus those of
-:func:`~koppeling.core.regime.decide_regime`.
+texts are registered in :mod:`koppeling.core.texts`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
 
 from koppeling.core import vat
 from koppeling.core.codes import CheckCode, RegimeCode, WarningCode
+from koppeling.core.completion import (
+    HALF_CENT,
+    Work,
+    apply_regime,
+    charged_rates,
+    collect,
+    complete_rates,
+    data_facts,
+    resolve_conflict,
+    standard,
+)
 from koppeling.core.errors import RuleCode, RuleError
+from koppeling.core.facts import InvoiceFacts
+from koppeling.core.fitting import booked_totals, fit_lines
 from koppeling.core.messages import Outcome
 from koppeling.core.models import (
+    DocumentType,
     Invoice,
-    InvoiceLine,
     LineKind,
+    LineNature,
     Order,
     OrderLine,
+    Party,
     PaymentStatus,
     VatRegime,
 )
-from koppeling.core.money import CENT, HUNDRED, ZERO, quantize, round_cents
+from koppeling.core.money import CENT, HUNDRED, ZERO, round_cents
 from koppeling.core.regime import CONSUMER_FALLBACKS, RegimeDecision, decide_regime
+from koppeling.core.rounding import add_up, invoice_lines, vat_ok
+from koppeling.core.totals import TotalsMethod
 
-__all__ = ["CheckCode", "InvoiceSettings", "WarningCode", "check_invoice", "order_to_invoice"]
+__all__ = ["CheckCode", "InvoiceSettings", "OrderLine", "WarningCode", "check_invoice", "order_to_invoice"]
 
-HALF_CENT = Decimal("0.005")
-ZERO_RATED = (VatRegime.EU_B2B, VatRegime.EXPORT, VatRegime.REVERSE_CHARGE)
+#: EN 16931 VAT category and exemption (text, VATEX code) per regime; services may differ
+_CATEGORY: Mapping[VatRegime, tuple[str, str, str]] = {
+    VatRegime.DOMESTIC: ("S", "", ""),
+    VatRegime.EU_B2C_OSS: ("S", "", ""),
+    VatRegime.MARGIN: ("S", "", ""),
+    VatRegime.REVERSE_CHARGE: ("AE", "Reverse charge", "VATEX-EU-AE"),
+    VatRegime.EU_B2B: ("K", "Intra-Community supply", "VATEX-EU-IC"),
+    VatRegime.EXPORT: ("G", "Export outside the EU", "VATEX-EU-G"),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class InvoiceSettings:
-    """Per-link choices that shape every invoice (the Configuratie screen).
+    """Per-link choices that shape every invoice (the Configuratie screen), and the target's facts.
 
     ``tolerance`` is how far the order's lines may be from its total incl. VAT (on top of half a
     cent per line whose amount the shop rounded) before the order is refused as inconsistent.
+    ``totals_method`` is the target connector's ``totals_method`` (None: lines are not fitted);
+    ``booking_currencies`` the currencies the target books in. ``fee_allocation``:
+    ``"proportional"`` | ``"highest"``; ``voucher_kind``: ``"multi_purpose"`` |
+    ``"single_purpose"``; ``margin_scheme``: ``"hold"`` | ``"target"`` (the target has a margin VAT
+    type); ``vies_unavailable``: ``"hold"`` | ``"book"``; ``oss_opt_in``: destination VAT below the
+    threshold; ``category_by_rate``: seller rate (``"9"``) → VAT category for OSS sales.
     """
 
     seller_country: str = "NL"
@@ -87,373 +116,17 @@ class InvoiceSettings:
     payment_status: PaymentStatus | None = None  # None: PAID if order.paid else DUE
     strict_icp: bool = False
     tolerance: Decimal = Decimal("0.01")
-
-
-@dataclass(slots=True)
-class _Work:
-    """A line being completed; ``ex``/``inc`` are the shop's unrounded line totals, when known."""
-
-    index: int
-    line: OrderLine
-    ex: Decimal | None
-    inc: Decimal | None
-    rate: Decimal | None = None
-    source: str = "exact"
-    shop_rate: Decimal | None = None  # the rate the shop's amounts are at (before the regime)
-
-    @property
-    def field(self) -> str:
-        return f"lines[{self.index}]"
-
-    @property
-    def facts(self) -> dict[str, Any]:
-        """The line as outcome parameters: its number (from 1) and description (or kind)."""
-        return {"line": self.index + 1, "description": self.line.description or self.line.kind.value}
-
-    @property
-    def is_zero(self) -> bool:
-        return all(amount is None or amount == 0 for amount in (self.ex, self.inc))
-
-    def shop_inc(self) -> Decimal:
-        """The line's total incl. VAT as the shop sees it (computed when only ex is known)."""
-        if self.inc is not None:
-            return self.inc
-        assert self.ex is not None and self.shop_rate is not None
-        return self.ex * (HUNDRED + self.shop_rate) / HUNDRED
-
-
-def _rate(rate: Decimal) -> Decimal:
-    """A rate as a parameter: ``21``, not ``21.00`` (texts add the ``%``)."""
-    return rate.normalize()
-
-
-def _rates_text(rates: Iterable[Decimal]) -> str:
-    """A list of rates as one parameter, e.g. ``21%, 9%, 0%``."""
-    return ", ".join(f"{rate.normalize():f}%" for rate in rates)
-
-
-def _data_facts(exc: vat.VatDataError, country: str, on: dt.date) -> dict[str, Any]:
-    """Parameters of ``vat_data_missing``: what the VAT data could not answer."""
-    return {"country": exc.country or country, "date": exc.on or on, "category": exc.category}
-
-
-def _collect(index: int, line: OrderLine) -> _Work:
-    """Line totals from unit prices and the stated VAT amount, without any rounding."""
-    qty = line.quantity
-    ex = qty * line.unit_price_ex if line.unit_price_ex is not None else None
-    inc = qty * line.unit_price_inc if line.unit_price_inc is not None else None
-    if line.vat_amount is not None:
-        if inc is None and ex is not None:
-            inc = ex + line.vat_amount
-        elif ex is None and inc is not None:
-            ex = inc - line.vat_amount
-    work = _Work(index, line, ex, inc)
-    if ex is None and inc is None:
-        raise RuleError(RuleCode.LINE_AMOUNT_MISSING, work.facts, field=work.field)
-    return work
-
-
-def _fit_rate(work: _Work, candidates: list[Decimal]) -> Decimal | None:
-    """The candidate rate nearest to the line's ex/inc amounts within their rounding error.
-
-    Both unit prices (or the VAT amount) may have been rounded to cents by the shop, so
-    ``ex × (1 + r)`` may miss ``inc`` by up to half a cent per unit on each side; a candidate is
-    accepted within that bound and the nearest one wins, ties going to the earlier candidate (the
-    VAT country's rates come first).
-    """
-    assert work.ex is not None and work.inc is not None
-    units = max(abs(work.line.quantity), Decimal(1))
-    best: tuple[Decimal, int, Decimal] | None = None
-    for order, rate in enumerate(candidates):
-        distance = abs(work.ex * (HUNDRED + rate) / HUNDRED - work.inc)
-        bound = HALF_CENT * units * (2 + rate / HUNDRED) + HALF_CENT
-        if distance <= bound and (best is None or (distance, order) < (best[0], best[1])):
-            best = (distance, order, rate)
-    return None if best is None else best[2]
-
-
-def _candidates(decision: RegimeDecision, seller: str, on: dt.date) -> list[Decimal]:
-    """Rates a shop could have used: the VAT country's first, then the seller's, highest first."""
-    countries = [decision.vat_country] if decision.vat_country == seller else [decision.vat_country, seller]
-    ordered: list[Decimal] = []
-    for country in countries:
-        for rate in sorted(vat.known_rates(country, on), reverse=True):
-            if rate not in ordered:
-                ordered.append(rate)
-    return ordered
-
-
-def _complete_rates(works: list[_Work], decision: RegimeDecision, seller: str, on: dt.date) -> None:
-    """Give every line the rate the shop's amounts are at (step b); see the module docstring."""
-    candidates = _candidates(decision, seller, on)
-    deferred = [work for work in works if not _complete_own_rate(work, decision, on, candidates)]
-    product_rates = [w.rate for w in works if w.line.kind == LineKind.PRODUCT and w.rate is not None]
-    for work in deferred:
-        work.rate = _deferred_rate(work, product_rates, decision, on)
-        work.source = "completed"
-        work.shop_rate = work.rate
-
-
-def _complete_own_rate(work: _Work, decision: RegimeDecision, on: dt.date, candidates: list[Decimal]) -> bool:
-    """Complete a line's rate from the line itself; False when it must wait for the product lines."""
-    line = work.line
-    if line.vat_rate is not None:
-        work.rate, work.source = line.vat_rate, "exact"
-    elif work.is_zero:
-        return False
-    elif line.vat_category:
-        work.rate, work.source = _category_rate(work, decision.vat_country, on), "completed"
-    elif work.ex is not None and work.inc is not None:
-        rate = _fit_rate(work, candidates)
-        if rate is None:
-            raise _unknown_rate(work, decision.vat_country, on, candidates)
-        work.rate, work.source = rate, "completed"
-    elif line.kind in (LineKind.SHIPPING, LineKind.PAYMENT_FEE, LineKind.DISCOUNT):
-        return False
-    else:
-        raise RuleError(RuleCode.VAT_RATE_MISSING, work.facts, field=work.field)
-    work.shop_rate = work.rate
-    return True
-
-
-def _unknown_rate(work: _Work, country: str, on: dt.date, candidates: list[Decimal]) -> RuleError:
-    """``vat_rate_unknown``: the line's two amounts fit none of the candidate rates."""
-    assert work.ex is not None and work.inc is not None
-    implied: Decimal | str = (
-        ((work.inc - work.ex) * HUNDRED / work.ex).quantize(Decimal("0.1")) if work.ex else "∞"
-    )
-    params = {
-        **work.facts,
-        "ex": round_cents(work.ex),
-        "inc": round_cents(work.inc),
-        "implied": implied,
-        "country": country,
-        "date": on,
-        "known": _rates_text(candidates),
-    }
-    return RuleError(RuleCode.VAT_RATE_UNKNOWN, params, field=work.field)
-
-
-def _deferred_rate(
-    work: _Work, product_rates: list[Decimal], decision: RegimeDecision, on: dt.date
-) -> Decimal:
-    """The rate of a zero-amount line, or of shipping / fee / discount with one amount."""
-    if work.is_zero:
-        if product_rates:
-            return max(product_rates)
-        return Decimal(0) if decision.regime in ZERO_RATED else _standard(decision, on)
-    if not product_rates:
-        params = {**work.facts, "kind": work.line.kind.value}
-        raise RuleError(RuleCode.VAT_RATE_MISSING_NO_PRODUCT, params, field=work.field)
-    if work.line.kind == LineKind.DISCOUNT:
-        if len(set(product_rates)) > 1:
-            params = {**work.facts, "rates": _rates_text(sorted(set(product_rates)))}
-            raise RuleError(RuleCode.VAT_RATE_MISSING_MIXED_DISCOUNT, params, field=work.field)
-        return product_rates[0]
-    return max(product_rates)  # shipping / payment fee: same rate as the highest-rated product line
-
-
-def _standard(decision: RegimeDecision, on: dt.date) -> Decimal:
-    try:
-        return vat.standard_rate(decision.vat_country, on)
-    except vat.VatDataError as exc:
-        raise RuleError(RuleCode.VAT_DATA_MISSING, _data_facts(exc, decision.vat_country, on)) from exc
-
-
-def _category_rate(work: _Work, country: str, on: dt.date) -> Decimal:
-    try:
-        return vat.rate_for(country, work.line.vat_category, on)
-    except vat.VatDataError as exc:
-        params = {
-            **work.facts,
-            "category": work.line.vat_category,
-            "country": exc.country or vat.normalize_country(country),
-            "date": on,
-        }
-        raise RuleError(
-            RuleCode.VAT_RATE_UNKNOWN_CATEGORY, params, field=f"{work.field}.vat_category"
-        ) from exc
-
-
-def _charged_rates(works: Iterable[_Work]) -> set[Decimal]:
-    return {w.rate for w in works if w.rate and not w.is_zero}  # type: ignore[misc]
-
-
-def _resolve_conflict(
-    works: list[_Work],
-    decision: RegimeDecision,
-    seller: str,
-    destination: str,
-    on: dt.date,
-    settings: InvoiceSettings,
-) -> tuple[RegimeDecision, list[Outcome]]:
-    """Follow the shop when it charged VAT on a sale the rules would make 0 %.
-
-    Like libAcumulus choosing the VAT type that fits the amounts: VAT the customer paid at the
-    seller's rates makes a domestic sale; at the customer's country rates (EU, OSS seller) an OSS
-    sale. Anything else cannot be booked as charged and stops the order.
-    """
-    charged = _charged_rates(works)
-    if decision.regime not in ZERO_RATED or not charged:
-        return decision, []
-    dest = vat.normalize_country(destination)
-    rates = _rates_text(sorted(charged))
-    zero = {"rates": rates, "regime": decision.regime, "reason": decision.reason.code, "country": dest}
-    warning = Outcome(WarningCode.VAT_CHARGED_ON_ZERO_RATED, zero)
-    if charged <= vat.known_rates(seller, on):
-        reason = Outcome(RegimeCode.CHARGED_DOMESTIC, {"seller": seller, "rates": rates, "country": dest})
-        return RegimeDecision(VatRegime.DOMESTIC, seller, reason, decision.vat_number_valid), [warning]
-    oss_possible = settings.oss_registered and on >= vat.OSS_START and vat.is_eu(dest, on)
-    if decision.regime == VatRegime.EU_B2B and oss_possible and charged <= vat.known_rates(dest, on):
-        reason = Outcome(RegimeCode.CHARGED_OSS, {"country": dest, "rates": rates, "seller": seller})
-        return RegimeDecision(VatRegime.EU_B2C_OSS, dest, reason, decision.vat_number_valid), [warning]
-    raise RuleError(RuleCode.VAT_REGIME_CONFLICT, {**zero, "seller": seller}, field="lines")
-
-
-def _apply_regime(works: list[_Work], decision: RegimeDecision, seller: str, on: dt.date) -> list[Outcome]:
-    """Set the rates the invoice uses under the regime (step c); returns warnings."""
-    warnings: list[Outcome] = []
-    if decision.regime in ZERO_RATED:
-        for work in works:
-            if work.rate != 0:  # only zero-amount lines can get here (conflicts were resolved)
-                work.rate, work.source = Decimal(0), "regime"
-        return warnings
-    if decision.regime == VatRegime.DOMESTIC:
-        known = vat.known_rates(seller, on)
-        for work in works:
-            assert work.rate is not None
-            if work.rate not in known:
-                params = {**work.facts, "rate": _rate(work.rate), "seller": seller, "date": on}
-                warnings.append(Outcome(WarningCode.RATE_NOT_SELLER_RATE, params))
-        return warnings
-    # OSS: the customer country's rates.
-    dest = decision.vat_country
-    dest_known = vat.known_rates(dest, on)
-    if _charged_rates(works) <= dest_known:
-        return warnings  # the shop already used the customer's country rates
-    seller_standard = vat.standard_rate(seller, on)
-    seller_known = vat.known_rates(seller, on)
-    for work in works:
-        assert work.rate is not None
-        old = work.rate
-        if work.line.vat_category:
-            new = _category_rate(work, dest, on)
-        elif old == 0:
-            new = old
-        elif old == seller_standard:
-            new = vat.standard_rate(dest, on)
-        elif old in seller_known:
-            try:
-                new = vat.rate_for(dest, "reduced", on)
-            except vat.VatDataError as exc:
-                raise RuleError(
-                    RuleCode.VAT_DATA_MISSING, _data_facts(exc, dest, on), field=work.field
-                ) from exc
-            params = {
-                **work.facts,
-                "seller": seller,
-                "rate": _rate(old),
-                "country": dest,
-                "new_rate": _rate(new),
-            }
-            warnings.append(Outcome(WarningCode.REDUCED_RATE_CARRIED_OVER, params))
-        elif old in dest_known:
-            new = old
-        else:
-            params = {**work.facts, "rate": _rate(old), "seller": seller, "country": dest, "date": on}
-            raise RuleError(RuleCode.VAT_RATE_UNKNOWN_OSS, params, field=work.field)
-        if new != old:
-            work.rate, work.source = new, "regime"
-    return warnings
-
-
-def _amounts(work: _Work) -> tuple[Decimal, Decimal, bool]:
-    """``(total_ex, vat_amount, inconsistent)`` rounded once to cents (step d).
-
-    The price incl. VAT, when the shop gave it, is what the customer paid and is kept; when the
-    regime changed the rate of an ex-only line, ex is kept and VAT recomputed.
-    """
-    rate = work.rate
-    assert rate is not None
-    same_rate = rate == work.shop_rate
-    if work.inc is not None and work.ex is not None and same_rate:
-        total_ex = round_cents(work.ex)
-        vat_amount = round_cents(work.inc) - total_ex
-        if abs(vat_amount - round_cents(total_ex * rate / HUNDRED)) <= CENT:
-            return total_ex, vat_amount, False
-        inconsistent = True
-    else:
-        inconsistent = False
-    if work.inc is not None:
-        inc = round_cents(work.inc)
-        total_ex = round_cents(work.inc * HUNDRED / (HUNDRED + rate))
-        return total_ex, inc - total_ex, inconsistent
-    assert work.ex is not None
-    return round_cents(work.ex), round_cents(work.ex * rate / HUNDRED), False
-
-
-def _unit_price_ex(work: _Work, total_ex: Decimal) -> Decimal:
-    """Unit price excl. VAT: the shop's own when still valid, else derived, at up to 4 decimals."""
-    line, rate = work.line, work.rate
-    assert rate is not None
-    if line.unit_price_ex is not None and rate == work.shop_rate and work.inc is None:
-        exact = line.unit_price_ex
-    elif line.quantity:
-        exact = (work.inc * HUNDRED / (HUNDRED + rate) if work.inc is not None else total_ex) / line.quantity
-    elif line.unit_price_inc is not None:
-        exact = line.unit_price_inc * HUNDRED / (HUNDRED + rate)
-    else:
-        exact = line.unit_price_ex or ZERO
-    four = quantize(exact, 4)
-    two = quantize(exact, 2)
-    return two if two == four else four
-
-
-def _vat_ok(total_ex: Decimal, vat_amount: Decimal, rate: Decimal) -> bool:
-    if rate == 0:
-        return vat_amount == 0
-    return abs(vat_amount - round_cents(total_ex * rate / HUNDRED)) <= CENT
-
-
-def _distribute_cents(lines: list[InvoiceLine], difference: Decimal) -> list[InvoiceLine] | None:
-    """Make the lines add up to ``total + difference`` by moving single cents, deterministically.
-
-    The rule: lines are visited largest first (by absolute amount incl. VAT, ties by position),
-    skipping zero-amount lines; each visit moves one cent onto the line's VAT amount if the VAT
-    stays within one cent of ``round(total_ex × rate)`` (never on a 0 % line), else onto its
-    ``total_ex`` under the same condition; rounds repeat while cents remain and some line took one.
-    Returns ``None`` when the difference cannot be absorbed that way.
-    """
-    result = list(lines)
-    step = CENT if difference > 0 else -CENT
-    remaining = abs(difference) / CENT
-    if remaining != remaining.to_integral_value():
-        return None  # not whole cents (a total the shop did not round): no cent-moving makes it
-    order = sorted(
-        (i for i, line in enumerate(result) if line.total_inc != 0),
-        key=lambda i: (-abs(result[i].total_inc), i),
-    )
-    while remaining:
-        moved = False
-        for i in order:
-            if not remaining:
-                break
-            line = result[i]
-            if line.vat_rate != 0 and _vat_ok(line.total_ex, line.vat_amount + step, line.vat_rate):
-                result[i] = _replace(line, vat_amount=line.vat_amount + step)
-            elif _vat_ok(line.total_ex + step, line.vat_amount, line.vat_rate):
-                result[i] = _replace(line, total_ex=line.total_ex + step)
-            else:
-                continue
-            remaining -= 1
-            moved = True
-        if not moved:
-            return None
-    return result
-
-
-def _replace(line: InvoiceLine, **changes: Decimal) -> InvoiceLine:
-    return replace(line, **changes)
+    totals_method: TotalsMethod | None = None
+    fee_allocation: str = "proportional"
+    voucher_kind: str = "multi_purpose"
+    margin_scheme: str = "hold"
+    vies_unavailable: str = "hold"
+    oss_opt_in: bool = False
+    category_by_rate: Mapping[str, str] = field(default_factory=dict)
+    booking_currencies: tuple[str, ...] = ("EUR",)
+    seller: Party | None = None
+    payment_means: str = ""
+    payment_terms_days: int | None = None
 
 
 def _header(order: Order, settings: InvoiceSettings) -> tuple[str, str]:
@@ -480,18 +153,27 @@ def _regime_fallback(decision: RegimeDecision) -> Outcome:
     return Outcome(WarningCode.REGIME_FALLBACK, params)
 
 
-def _split_gift_cards(order: Order, warnings: list[Outcome]) -> tuple[list[_Work], list[_Work], Decimal]:
-    """Collect the lines: ``(revenue lines, vouchers sold, gift-card payments)``."""
-    works: list[_Work] = []
-    vouchers_sold: list[_Work] = []
+def _split_gift_cards(
+    order: Order, settings: InvoiceSettings, warnings: list[Outcome]
+) -> tuple[list[Work], list[Work], Decimal]:
+    """Collect the lines: ``(revenue lines, multi-purpose vouchers sold, gift-card payments)``."""
+    works: list[Work] = []
+    vouchers_sold: list[Work] = []
     gift_cards = ZERO
+    single = settings.voucher_kind == "single_purpose"
     for index, line in enumerate(order.lines):
-        work = _collect(index, line)
+        work = collect(index, line)
         if line.kind != LineKind.GIFT_CARD:
             works.append(work)
             continue
         amount = work.inc if work.inc is not None else work.ex
         assert amount is not None
+        if single:
+            works.append(work)
+            warnings.append(
+                Outcome(WarningCode.VOUCHER_SINGLE_PURPOSE, {**work.facts, "amount": round_cents(amount)})
+            )
+            continue
         work.ex = work.inc = amount
         work.rate = work.shop_rate = Decimal(0)
         work.source = "regime"
@@ -507,11 +189,7 @@ def _split_gift_cards(order: Order, warnings: list[Outcome]) -> tuple[list[_Work
 
 
 def _check_order_total(
-    order: Order,
-    works: list[_Work],
-    vouchers_sold: list[_Work],
-    gift_cards: Decimal,
-    settings: InvoiceSettings,
+    order: Order, works: list[Work], vouchers_sold: list[Work], gift_cards: Decimal, settings: InvoiceSettings
 ) -> None:
     """Refuse an order whose lines (in the shop's terms) do not add up to its total."""
     order_lines_inc = (
@@ -530,96 +208,205 @@ def _check_order_total(
         raise RuleError(RuleCode.TOTALS_MISMATCH, params, field="total_inc")
 
 
+def _decide(order: Order, settings: InvoiceSettings, facts: InvoiceFacts, on: dt.date) -> RegimeDecision:
+    """The regime of the order's supplies; one per invoice (mixed places of supply stop the order)."""
+    natures = {
+        LineNature(line.nature or LineNature.GOODS) for line in order.lines if line.kind == LineKind.PRODUCT
+    } or {LineNature.GOODS}
+    where = order.delivery or order.customer
+    decisions = {
+        nature: decide_regime(
+            settings.seller_country,
+            order.customer,
+            on,
+            oss_registered=settings.oss_registered,
+            vat_hint=order.vat_hint,
+            strict_icp=settings.strict_icp,
+            destination=order.country_code,
+            postal_code=where.postal_code,
+            nature=nature,
+            vat_check=facts.vat_check,
+            vies_unavailable=settings.vies_unavailable,
+            oss=facts.oss,
+            oss_opt_in=settings.oss_opt_in,
+        )
+        for nature in sorted(natures)
+    }
+    if len(decisions) == 1:
+        return next(iter(decisions.values()))
+    places = {(d.regime, d.vat_country) for d in decisions.values()}
+    if len(places) > 1:
+        params = {
+            "natures": ", ".join(sorted(decisions)),
+            "regimes": ", ".join(
+                f"{n}: {d.regime.value} ({d.vat_country})" for n, d in sorted(decisions.items())
+            ),
+        }
+        raise RuleError(RuleCode.MIXED_PLACE_OF_SUPPLY, params, field="lines")
+    return next(iter(decisions.values()))
+
+
+def _margin(order: Order, decision: RegimeDecision, settings: InvoiceSettings, seller: str) -> RegimeDecision:
+    """Margin-scheme lines: the target's margin VAT type (seller's VAT on the margin), or held."""
+    first = next((i for i, line in enumerate(order.lines) if line.margin), None)
+    if first is None or decision.regime is VatRegime.EXPORT:
+        return decision
+    line = order.lines[first]
+    if settings.margin_scheme != "target":
+        params = {"line": first + 1, "description": line.description or line.kind.value}
+        raise RuleError(RuleCode.MARGIN_NOT_SUPPORTED, params, field=f"lines[{first}]")
+    reason = Outcome(RegimeCode.MARGIN_SCHEME, {"country": order.country_code, "seller": seller})
+    return RegimeDecision(VatRegime.MARGIN, seller, reason, decision.vat_number_valid)
+
+
 def _complete(
     order: Order,
-    lines: tuple[list[_Work], list[_Work], Decimal],
+    collected: tuple[list[Work], list[Work], Decimal],
+    decision: RegimeDecision,
+    settings: InvoiceSettings,
+    on: dt.date,
+) -> tuple[list[Work], RegimeDecision, list[Outcome]]:
+    """Steps b and c: complete the rates in the shop's terms, check the total, apply the regime."""
+    works = collected[0]
+    seller = vat.normalize_country(settings.seller_country)
+    try:
+        if settings.voucher_kind == "single_purpose":
+            for work in works:
+                if (
+                    work.line.kind == LineKind.GIFT_CARD
+                    and work.line.vat_rate is None
+                    and not work.line.vat_category
+                ):
+                    if (work.inc or work.ex or ZERO) > 0:
+                        work.rate = work.shop_rate = standard(decision.vat_country, on)
+                        work.source = "completed"
+        works, warnings = _rates_with_total(order, collected, works, decision, seller, settings, on)
+        if (
+            decision.unproven_icp is not None
+            and not charged_rates(works)
+            and any(not w.is_zero for w in works)
+        ):
+            unproven = decision.unproven_icp
+            raise RuleError(unproven.code, dict(unproven.params), field="customer.vat_number")
+        oss = settings.oss_registered
+        decision, conflict = resolve_conflict(works, decision, seller, order.country_code, on, oss)
+        warnings += conflict
+        warnings += apply_regime(works, decision, seller, on, settings.category_by_rate)
+    except vat.VatDataError as exc:
+        raise RuleError(RuleCode.VAT_DATA_MISSING, data_facts(exc, decision.vat_country, on)) from exc
+    return works, decision, warnings
+
+
+def _rates_with_total(
+    order: Order,
+    collected: tuple[list[Work], list[Work], Decimal],
+    works: list[Work],
     decision: RegimeDecision,
     seller: str,
     settings: InvoiceSettings,
-) -> tuple[RegimeDecision, list[Outcome]]:
-    """Steps b and c: complete the rates in the shop's terms, check the total, apply the regime."""
-    works, vouchers_sold, gift_cards = lines
-    on = order.date
-    try:
-        _complete_rates(works, decision, seller, on)
-        _check_order_total(order, works, vouchers_sold, gift_cards, settings)
-        decision, warnings = _resolve_conflict(works, decision, seller, order.country_code, on, settings)
-        warnings += _apply_regime(works, decision, seller, on)
-    except vat.VatDataError as exc:
-        raise RuleError(RuleCode.VAT_DATA_MISSING, _data_facts(exc, decision.vat_country, on)) from exc
-    return decision, warnings
+    on: dt.date,
+) -> tuple[list[Work], list[Outcome]]:
+    """Complete the rates and check the order total; for net fees, follow what the total says.
+
+    A fee with only its amount excl. VAT has the VAT the shop added to it inside the order total:
+    if the chosen allocation does not give that total, the other one is tried (the shop's own
+    choice is what the customer paid).
+    """
+    _, vouchers_sold, gift_cards = collected
+    methods = [settings.fee_allocation, "highest" if settings.fee_allocation != "highest" else "proportional"]
+    for attempt, method in enumerate(methods):
+        fresh = works if attempt == 0 else [_reset(w) for w in works]
+        completed, warnings = complete_rates(fresh, decision, seller, on, method)
+        try:
+            _check_order_total(order, completed, vouchers_sold, gift_cards, settings)
+        except RuleError:
+            if attempt or not any(w.source == "allocated" or w.inc is None for w in completed):
+                raise
+            continue
+        return completed, warnings
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _invoice_lines(works: list[_Work], warnings: list[Outcome]) -> tuple[list[InvoiceLine], bool]:
-    """Step d: each line rounded once; also whether an ex-only line was re-rated by the regime."""
-    lines: list[InvoiceLine] = []
-    rerated_ex_only = False
-    for work in sorted(works, key=lambda w: w.index):  # the shop's line order
-        assert work.rate is not None
-        total_ex, vat_amount, inconsistent = _amounts(work)
-        if inconsistent:
-            warnings.append(
-                Outcome(WarningCode.LINE_AMOUNTS_INCONSISTENT, {**work.facts, "rate": _rate(work.rate)})
-            )
-        if work.inc is None and work.rate != work.shop_rate and not work.is_zero:
-            rerated_ex_only = True
-        lines.append(
-            InvoiceLine(
-                kind=work.line.kind,
-                description=work.line.description,
-                quantity=work.line.quantity,
-                unit_price_ex=_unit_price_ex(work, total_ex),
-                vat_rate=work.rate,
-                total_ex=total_ex,
-                vat_amount=vat_amount,
-                sku=work.line.sku,
-                vat_rate_source=work.source,
-            )
+def _reset(work: Work) -> Work:
+    """A fresh copy of a line before completion (a second attempt must not see the first's rates)."""
+    if work.source == "completed" and work.line.kind == LineKind.GIFT_CARD:
+        return replace(work)
+    return replace(work, rate=None, source="exact", shop_rate=None)
+
+
+def _prepare(order: Order, settings: InvoiceSettings, facts: InvoiceFacts, warnings: list[Outcome]) -> Order:
+    """Credit orders with positive amounts are negated; foreign currencies converted or kept."""
+    if order.is_credit and order.total_inc > 0:
+        warnings.append(Outcome(WarningCode.CREDIT_AMOUNTS_NEGATED, {"total": round_cents(order.total_inc)}))
+        order = _scaled(order, Decimal(-1))
+    currency = order.currency.upper()
+    if currency == "EUR":
+        return order
+    rate = facts.exchange_rate
+    if rate is None or rate.currency.upper() != currency:
+        params = {"currency": currency, "date": order.supply_date or order.date}
+        raise RuleError(RuleCode.EXCHANGE_RATE_MISSING, params, field="currency")
+    if currency in {c.upper() for c in settings.booking_currencies}:
+        return order
+    params = {
+        "currency": currency,
+        "rate": rate.rate,
+        "date": rate.date,
+        "source": rate.source,
+        "amount": order.total_inc,
+    }
+    warnings.append(Outcome(WarningCode.CURRENCY_CONVERTED, params))
+    converted = _scaled(order, 1 / rate.rate)
+    return replace(converted, currency="EUR", total_inc=round_cents(order.total_inc / rate.rate))
+
+
+def _scaled(order: Order, factor: Decimal) -> Order:
+    """The order with every amount multiplied by ``factor`` (-1 to negate, 1/rate to convert)."""
+
+    def times(value: Decimal | None) -> Decimal | None:
+        return None if value is None else value * factor
+
+    lines = tuple(
+        replace(
+            line,
+            unit_price_ex=times(line.unit_price_ex),
+            unit_price_inc=times(line.unit_price_inc),
+            vat_amount=times(line.vat_amount),
+            total_ex=times(line.total_ex),
+            total_inc=times(line.total_inc),
+            cost_price=times(line.cost_price),
         )
-    return lines, rerated_ex_only
+        for line in order.lines
+    )
+    total_vat = None if order.total_vat is None else order.total_vat * factor
+    return replace(order, lines=lines, total_inc=order.total_inc * factor, total_vat=total_vat)
 
 
-def _add_up(
-    lines: list[InvoiceLine],
-    target: Decimal,
-    rerated_ex_only: bool,
-    vat_country: str,
-    warnings: list[Outcome],
-) -> list[InvoiceLine]:
-    """Make the lines add up to ``target`` (or warn when re-rated ex-only prices cannot)."""
-    total = sum((line.total_inc for line in lines), ZERO)
-    if rerated_ex_only:
-        if total != target:
-            params = {
-                "invoice_total": round_cents(total),
-                "order_total": round_cents(target),
-                "country": vat_country,
-            }
-            warnings.append(Outcome(WarningCode.TOTAL_DIFFERS_AFTER_RERATING, params))
-        return lines
-    difference = target - total
-    if not difference:
-        return lines
-    distributed = _distribute_cents(lines, difference)
-    if distributed is None:
-        params = {
-            "lines_total": round_cents(total),
-            "order_total": round_cents(target),
-            "difference": round_cents(difference),
-        }
-        raise RuleError(RuleCode.TOTALS_MISMATCH, params, field="total_inc")
-    return distributed
+def _rate_date(order: Order, facts: InvoiceFacts, warnings: list[Outcome]) -> dt.date:
+    """The date whose rates apply: the supply's; for a credit note that of the supply it credits."""
+    if order.is_credit:
+        if facts.original is not None:
+            return facts.original.rate_date
+        if order.supply_date is None:
+            params = {"credited": order.credited_number or "?", "date": order.date}
+            warnings.append(Outcome(WarningCode.CREDIT_ORIGINAL_UNKNOWN, params))
+    return order.supply_date or order.date
 
 
 def order_to_invoice(
-    order: Order, settings: InvoiceSettings | None = None, *, today: dt.date | None = None
+    order: Order,
+    settings: InvoiceSettings | None = None,
+    *,
+    today: dt.date | None = None,
+    facts: InvoiceFacts | None = None,
 ) -> Invoice:
     """Complete ``order`` into an invoice (steps a–e of the module docstring).
 
     Args:
         order: the shop's order as a connector collected it.
-        settings: the link's invoice settings (defaults: NL seller, OSS-registered).
+        settings: the link's invoice settings (defaults: NL seller, OSS-registered, not fitted).
         today: the processing date, only used to warn about orders dated in the future.
+        facts: what the runtime looked up (VIES, OSS position, exchange rate, the credited invoice).
 
     Raises:
         RuleError: when the order cannot become a correct invoice as it stands; ``code``,
@@ -637,54 +424,96 @@ def order_to_invoice(
     (Decimal('15.85'), <RegimeCode.DOMESTIC: 'regime_domestic'>)
     """
     settings = settings or InvoiceSettings()
+    facts = facts or InvoiceFacts()
     seller = vat.normalize_country(settings.seller_country)
-    on = order.date
     warnings: list[Outcome] = []
-    if today is not None and on > today:
-        warnings.append(Outcome(WarningCode.ORDER_DATED_IN_FUTURE, {"date": on, "today": today}))
+    if today is not None and order.date > today:
+        warnings.append(Outcome(WarningCode.ORDER_DATED_IN_FUTURE, {"date": order.date, "today": today}))
+    source_order = order
+    order = _prepare(order, settings, facts, warnings)
+    on = _rate_date(order, facts, warnings)
 
-    # (a) regime
-    decision = decide_regime(
-        seller,
-        order.customer,
-        on,
-        oss_registered=settings.oss_registered,
-        vat_hint=order.vat_hint,
-        strict_icp=settings.strict_icp,
-        destination=order.country_code,
-    )
+    decision = _margin(order, _decide(order, settings, facts, on), settings, seller)  # (a)
     if decision.reason.code in CONSUMER_FALLBACKS:
         warnings.append(_regime_fallback(decision))
-
-    # collect: split gift-card payments from revenue lines; (b), (c) complete rates, apply the regime
-    works, vouchers_sold, gift_cards = collected = _split_gift_cards(order, warnings)
-    decision, regime_warnings = _complete(order, collected, decision, seller, settings)
+    warnings += decision.warnings
+    collected = _split_gift_cards(order, settings, warnings)
+    works, decision, regime_warnings = _complete(order, collected, decision, settings, on)  # (b), (c)
     warnings += regime_warnings
 
-    # (d) amounts, rounded once per line, made to add up
-    lines, rerated_ex_only = _invoice_lines([*works, *vouchers_sold], warnings)
-    lines = _add_up(lines, order.total_inc + gift_cards, rerated_ex_only, decision.vat_country, warnings)
+    category = _CATEGORY[decision.regime]  # (d)
+    if decision.reason.code in (RegimeCode.SERVICE_REVERSE_CHARGE,):
+        category = ("AE", "Reverse charge", "VATEX-EU-AE")
+    elif decision.regime is VatRegime.EXPORT and decision.reason.code != RegimeCode.EXPORT:
+        category = (
+            ("O", "Not subject to VAT", "VATEX-EU-O") if "service" in decision.reason.code else category
+        )
+    lines, rerated = invoice_lines([*works, *collected[1]], warnings, category[0])
+    if category[1]:
+        lines = [replace(line, exemption_reason=category[1], exemption_code=category[2]) for line in lines]
+    target = order.total_inc + collected[2]
+    lines = add_up(lines, target, rerated, decision.vat_country, warnings)
+    if settings.totals_method is not None and not rerated:
+        lines, corrected = fit_lines(lines, settings.totals_method, target)
+        if corrected:
+            amount = sum((line.total_inc for line in lines if line.vat_rate_source == "correction"), ZERO)
+            warnings.append(
+                Outcome(
+                    WarningCode.CORRECTION_LINE_ADDED, {"amount": amount, "method": settings.totals_method}
+                )
+            )
+    return _invoice(order, source_order, settings, facts, decision, lines, warnings, collected[2], on)
 
-    # (e) header
+
+def _invoice(
+    order: Order,
+    source_order: Order,
+    settings: InvoiceSettings,
+    facts: InvoiceFacts,
+    decision: RegimeDecision,
+    lines: list,
+    warnings: list[Outcome],
+    gift_cards: Decimal,
+    on: dt.date,
+) -> Invoice:
+    """Step e: the header around the lines."""
     reference, description = _header(order, settings)
     status = settings.payment_status or (PaymentStatus.PAID if order.paid else PaymentStatus.DUE)
+    credit = order.is_credit
+    converted = order.currency != source_order.currency.upper() and order.currency == "EUR"
+    due = order.date + dt.timedelta(days=settings.payment_terms_days) if settings.payment_terms_days else None
     return Invoice(
         reference=reference,
         description=description,
-        issue_date=on,
+        issue_date=order.date,
         regime=decision.regime,
         customer=order.customer,
         lines=lines,
         vat_country=decision.vat_country,
         currency=order.currency,
         payment_status=status,
-        payment_date=on if status == PaymentStatus.PAID else None,
+        payment_date=order.date if status == PaymentStatus.PAID else None,
         payment_method=order.payment_method,
         shop=order.shop,
         source_total_inc=order.total_inc,
         warnings=warnings,
         gift_card_amount=gift_cards,
         regime_reason=decision.reason,
+        document_type=DocumentType.CREDIT_NOTE if credit else DocumentType.INVOICE,
+        credits=(
+            facts.original.number if credit and facts.original else order.credited_number if credit else ""
+        ),
+        credited_date=facts.original.date if credit and facts.original else None,
+        supply_date=on,
+        delivery_country=order.country_code,
+        seller=settings.seller,
+        payment_terms=order.payment_terms,
+        due_date=due,
+        payment_means=settings.payment_means,
+        exchange_rate=facts.exchange_rate if order.currency != "EUR" or converted else None,
+        source_currency=source_order.currency.upper() if converted else "",
+        totals_method=settings.totals_method,
+        vat_number_check=decision.vat_check if decision.regime is VatRegime.EU_B2B else None,
     )
 
 
@@ -692,9 +521,10 @@ def check_invoice(invoice: Invoice, *, tolerance: Decimal = CENT) -> list[Outcom
     """Problems that would make a target reject the invoice or book it wrongly; empty when fine.
 
     Checks every line's amounts are whole cents, its VAT is ``round(total_ex × rate)`` within one
-    cent (exactly 0 at 0 %), zero-rated regimes have only 0 % lines, and the lines add up to the
-    source total (``source_total_inc + gift_card_amount``) within ``tolerance``. Each problem is an
-    outcome with a :class:`CheckCode`.
+    cent (exactly 0 at 0 %; margin lines carry VAT on the margin), zero-rated regimes have only 0 %
+    lines, the lines add up to the source total (``source_total_inc + gift_card_amount``) within
+    ``tolerance`` and — when the invoice was fitted to a target — that the target's own computation
+    books exactly that total. Each problem is an outcome with a :class:`CheckCode`.
     """
     problems: list[Outcome] = []
     for i, line in enumerate(invoice.lines):
@@ -707,21 +537,29 @@ def check_invoice(invoice: Invoice, *, tolerance: Decimal = CENT) -> list[Outcom
                 )
         if line.vat_rate < 0:
             problems.append(Outcome(CheckCode.NEGATIVE_VAT_RATE, {**where, "rate": line.vat_rate}))
-        elif not _vat_ok(line.total_ex, line.vat_amount, line.vat_rate):
+        elif line.cost_price is None and not vat_ok(line.total_ex, line.vat_amount, line.vat_rate):
             params = {
                 **where,
                 "vat_amount": line.vat_amount,
-                "rate": _rate(line.vat_rate),
+                "rate": line.vat_rate.normalize(),
                 "total_ex": line.total_ex,
                 "expected": round_cents(line.total_ex * line.vat_rate / HUNDRED),
             }
             problems.append(Outcome(CheckCode.VAT_MISMATCH, params))
-        if invoice.regime in ZERO_RATED and line.vat_rate != 0:
-            params = {**where, "regime": invoice.regime, "rate": _rate(line.vat_rate)}
+        if (
+            invoice.regime in (VatRegime.EU_B2B, VatRegime.EXPORT, VatRegime.REVERSE_CHARGE)
+            and line.vat_rate != 0
+        ):
+            params = {**where, "regime": invoice.regime, "rate": line.vat_rate.normalize()}
             problems.append(Outcome(CheckCode.ZERO_RATED_LINE_WITH_VAT, params))
     if invoice.source_total_inc is not None:
         expected_total = invoice.source_total_inc + invoice.gift_card_amount
         if abs(invoice.total_inc - expected_total) > tolerance:
             params = {"total": invoice.total_inc, "expected": expected_total}
             problems.append(Outcome(CheckCode.TOTAL_DIFFERS, params))
+        if invoice.totals_method is not None:
+            booked = booked_totals(invoice.lines, invoice.totals_method).total_inc
+            if booked != invoice.total_inc or booked != expected_total:
+                params = {"total": booked, "expected": expected_total, "method": invoice.totals_method}
+                problems.append(Outcome(CheckCode.TARGET_TOTAL_DIFFERS, params))
     return problems

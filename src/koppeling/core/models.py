@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from koppeling.core.facts import ExchangeRate, VatNumberCheck
 from koppeling.core.messages import Outcome
+from koppeling.core.money import round_cents
+from koppeling.core.totals import TotalsMethod
 
 
 class LineKind(StrEnum):
@@ -30,7 +33,30 @@ class VatRegime(StrEnum):
     REVERSE_CHARGE = "reverse_charge"  # domestic B2B reverse charge (verlegd)
     EU_B2B = "eu_b2b"  # intra-community supply (ICP), 0% with a valid VAT number
     EU_B2C_OSS = "eu_b2c_oss"  # distance sale taxed at the customer's country rate (OSS)
-    EXPORT = "export"  # outside the EU, 0%
+    EXPORT = "export"  # outside the EU, 0% (also services outside the scope of EU VAT)
+    MARGIN = "margin"  # margin scheme (second-hand goods, art, antiques): VAT on the margin only
+
+
+class LineNature(StrEnum):
+    """What a line supplies, for the place of supply (shipping and fees follow the goods).
+
+    ``service``: the general rule (Art. 44/45 VAT Directive: a business customer's country, a
+    consumer's seller's country); ``event``: admission to an event or a workshop held at a place
+    (Art. 53/54: where it takes place); ``electronic``: telecom, broadcasting, electronically
+    supplied services (Art. 58: the consumer's country).
+    """
+
+    GOODS = "goods"
+    SERVICE = "service"
+    EVENT = "event"
+    ELECTRONIC = "electronic"
+
+
+class DocumentType(StrEnum):
+    """EN 16931 invoice type code (UNTDID 1001): a commercial invoice or a credit note."""
+
+    INVOICE = "380"
+    CREDIT_NOTE = "381"
 
 
 class PaymentStatus(StrEnum):
@@ -53,6 +79,8 @@ class Party:
     country_code: str = "NL"  # ISO 3166-1 alpha-2, upper case
     vat_number: str = ""
     customer_id: str = ""  # the source system's id, if any
+    kvk: str = ""  # chamber-of-commerce (KvK) or other legal registration number (EN 16931 BT-30/47)
+    region: str = ""  # country subdivision (EN 16931 BT-39/54)
 
     @property
     def is_business(self) -> bool:
@@ -83,6 +111,15 @@ class OrderLine:
     # "standard"; see core.vat.CATEGORIES): lets a missing rate be completed and an OSS sale use
     # the customer's country rate for that category instead of a guess.
     vat_category: str = ""
+    #: the line's totals as the shop states them (more precise than quantity × a rounded unit price)
+    total_ex: Decimal | None = None
+    total_inc: Decimal | None = None
+    #: goods (default), service, event or electronic: decides the place of supply (LineNature)
+    nature: str = ""
+    #: sold under the margin scheme (second-hand goods, art, antiques); cost_price is the purchase price
+    margin: bool = False
+    cost_price: Decimal | None = None
+    unit_code: str = ""  # UN/ECE Recommendation 20 unit code (EN 16931 BT-130), e.g. "C62", "KGM"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +144,9 @@ class Order:
     vat_hint: str = ""  # the shop's own VAT decision, e.g. "reverse_charged_vat", "zero_percent"
     is_credit: bool = False
     credited_number: str = ""
+    #: when the goods were delivered or the service done, if not the order date (decides the rates)
+    supply_date: dt.date | None = None
+    payment_terms: str = ""  # as the shop states them (EN 16931 BT-20)
 
     @property
     def country_code(self) -> str:
@@ -125,11 +165,31 @@ class InvoiceLine:
     total_ex: Decimal  # cents
     vat_amount: Decimal  # cents
     sku: str = ""
-    vat_rate_source: str = "exact"  # exact | completed | regime
+    vat_rate_source: str = "exact"  # exact | completed | regime | allocated | correction
+    #: EN 16931 VAT category code (UNTDID 5305): S standard/reduced, Z zero, E exempt, AE reverse
+    #: charge, K intra-community supply, G export, O outside the scope of VAT
+    vat_category: str = "S"
+    exemption_reason: str = ""  # text and VATEX code for E/AE/K/G/O lines (EN 16931 BT-120/121)
+    exemption_code: str = ""
+    unit_code: str = "C62"  # UN/ECE Rec. 20 ("C62" = one, a piece)
+    nature: str = "goods"
+    cost_price: Decimal | None = None  # margin scheme: purchase price of the line (incl. VAT)
 
     @property
     def total_inc(self) -> Decimal:
         return self.total_ex + self.vat_amount
+
+
+@dataclass(frozen=True, slots=True)
+class VatBreakdown:
+    """One row of the VAT breakdown (EN 16931 BG-23): per category and rate, VAT from the summed net."""
+
+    category: str
+    rate: Decimal
+    taxable: Decimal
+    vat: Decimal
+    exemption_reason: str = ""
+    exemption_code: str = ""
 
 
 @dataclass(slots=True)
@@ -160,6 +220,22 @@ class Invoice:
     gift_card_amount: Decimal = Decimal("0")
     # Why the regime (core.regime.RegimeDecision.reason); None for an invoice not made by the rules.
     regime_reason: Outcome | None = None
+    document_type: DocumentType = DocumentType.INVOICE
+    credits: str = ""  # a credit note: the number of the invoice it credits (EN 16931 BT-25)
+    credited_date: dt.date | None = None  # … and that invoice's date (BT-26)
+    supply_date: dt.date | None = None  # the date whose VAT rates were applied (BT-72)
+    delivery_country: str = ""  # where the goods went (BT-80)
+    seller: Party | None = None  # the shop's own party: VAT number, KvK, address (BG-4)
+    payment_terms: str = ""  # BT-20
+    due_date: dt.date | None = None  # BT-9
+    payment_means: str = ""  # UNTDID 4461 code (BT-81), e.g. "58" SEPA credit transfer, "48" card
+    #: the rate that converted the order's currency to euros (stated on the invoice), or that states
+    #: the VAT of an invoice booked in a foreign currency in euros; None for euro orders
+    exchange_rate: ExchangeRate | None = None
+    source_currency: str = ""  # the order's currency when it was converted
+    #: the target computation the lines were made exact for (None: not fitted to a target)
+    totals_method: TotalsMethod | None = None
+    vat_number_check: VatNumberCheck | None = None  # the VIES proof of an intra-community supply
 
     @property
     def total_ex(self) -> Decimal:
@@ -172,3 +248,22 @@ class Invoice:
     @property
     def total_inc(self) -> Decimal:
         return self.total_ex + self.total_vat
+
+    def vat_breakdown(self) -> list[VatBreakdown]:
+        """The VAT breakdown per category and rate (EN 16931 BR-CO-17): taxable = Σ line net amounts,
+        VAT = round(taxable × rate) once. Margin lines report their own VAT (it is on the margin)."""
+        groups: dict[tuple[str, Decimal], list[InvoiceLine]] = {}
+        for line in self.lines:
+            groups.setdefault((line.vat_category, line.vat_rate), []).append(line)
+        rows: list[VatBreakdown] = []
+        for (category, rate), lines in sorted(groups.items(), key=lambda item: (-item[0][1], item[0][0])):
+            taxable = sum((line.total_ex for line in lines), Decimal("0"))
+            if any(line.cost_price is not None for line in lines):
+                tax = sum((line.vat_amount for line in lines), Decimal("0"))
+            else:
+                tax = round_cents(taxable * rate / 100)
+            first = lines[0]
+            rows.append(
+                VatBreakdown(category, rate, taxable, tax, first.exemption_reason, first.exemption_code)
+            )
+        return rows

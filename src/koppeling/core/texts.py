@@ -38,20 +38,41 @@ PARAMS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
         RuleCode.SELLER_COUNTRY_NOT_EU: ("country", "date"),
         RuleCode.ICP_VAT_NUMBER_MISSING: ("country",),
         RuleCode.ICP_VAT_NUMBER_INVALID: ("vat_number", "country", "prefix", "problem"),
+        RuleCode.ICP_VIES_CHECK_MISSING: ("vat_number", "country"),
+        RuleCode.ICP_VIES_INVALID: ("vat_number", "country", "checked_at", "consultation"),
+        RuleCode.ICP_VIES_UNAVAILABLE: ("vat_number", "country", "checked_at", "consultation", "detail"),
+        RuleCode.VAT_RATE_ENDED: (*_LINE, "rate", "country", "date", "ended"),
+        RuleCode.OSS_NOT_REGISTERED: ("country", "seller", "this_year", "last_year"),
+        RuleCode.MIXED_PLACE_OF_SUPPLY: ("natures", "regimes"),
+        RuleCode.MARGIN_NOT_SUPPORTED: _LINE,
+        RuleCode.EXCHANGE_RATE_MISSING: ("currency", "date"),
         WarningCode.ORDER_DATED_IN_FUTURE: ("date", "today"),
         WarningCode.REGIME_FALLBACK: ("reason", "country", "vat_country", "vat_number"),
         WarningCode.GIFT_CARD_PAYMENT_LEFT_OUT: (*_LINE, "amount"),
         WarningCode.GIFT_CARD_SOLD_AT_ZERO: (*_LINE, "amount"),
         WarningCode.VAT_CHARGED_ON_ZERO_RATED: ("rates", "regime", "reason", "country"),
         WarningCode.RATE_NOT_SELLER_RATE: (*_LINE, "rate", "seller", "date"),
-        WarningCode.REDUCED_RATE_CARRIED_OVER: (*_LINE, "seller", "rate", "country", "new_rate"),
+        WarningCode.REDUCED_RATE_CARRIED_OVER: (*_LINE, "seller", "rate", "category", "country", "new_rate"),
         WarningCode.LINE_AMOUNTS_INCONSISTENT: (*_LINE, "rate"),
         WarningCode.TOTAL_DIFFERS_AFTER_RERATING: ("invoice_total", "order_total", "country"),
+        WarningCode.VIES_UNAVAILABLE_BOOKED: (
+            "vat_number",
+            "country",
+            "checked_at",
+            "consultation",
+            "detail",
+        ),
+        WarningCode.FEE_ALLOCATED: (*_LINE, "rates", "method"),
+        WarningCode.CORRECTION_LINE_ADDED: ("amount", "method"),
+        WarningCode.CREDIT_AMOUNTS_NEGATED: ("total",),
+        WarningCode.CREDIT_ORIGINAL_UNKNOWN: ("credited", "date"),
+        WarningCode.CURRENCY_CONVERTED: ("currency", "rate", "date", "source", "amount"),
+        WarningCode.VOUCHER_SINGLE_PURPOSE: (*_LINE, "amount"),
         RegimeCode.DOMESTIC: ("country",),
         RegimeCode.DOMESTIC_REVERSE_CHARGE: ("country",),
         RegimeCode.REVERSE_CHARGE_IGNORED: ("country",),
         RegimeCode.EXPORT: ("country", "seller"),
-        RegimeCode.ICP: ("country", "vat_number"),
+        RegimeCode.ICP: ("country", "vat_number", "checked_at", "consultation"),
         RegimeCode.OSS_CONSUMER: ("country",),
         RegimeCode.DOMESTIC_BEFORE_OSS: ("country", "seller"),
         RegimeCode.DOMESTIC_NOT_OSS: ("country", "seller"),
@@ -71,11 +92,54 @@ PARAMS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
         RegimeCode.VAT_NUMBER_COUNTRY_NOT_EU: ("country",),
         RegimeCode.VAT_NUMBER_WRONG_PREFIX: ("vat_number", "country", "prefix"),
         RegimeCode.VAT_NUMBER_CHECK_FAILED: ("vat_number", "country", "prefix"),
+        RegimeCode.VAT_NUMBER_PLACEHOLDER: ("vat_number", "country", "prefix"),
+        RegimeCode.VAT_NUMBER_NOT_VIES_CHECKED: (
+            "vat_number",
+            "country",
+            "seller",
+            "vat_country",
+            "consumer_reason",
+        ),
+        RegimeCode.VAT_NUMBER_VIES_INVALID: (
+            "vat_number",
+            "country",
+            "seller",
+            "vat_country",
+            "consumer_reason",
+            "checked_at",
+            "consultation",
+        ),
+        RegimeCode.VAT_NUMBER_VIES_UNAVAILABLE: (
+            "vat_number",
+            "country",
+            "seller",
+            "vat_country",
+            "consumer_reason",
+            "checked_at",
+            "consultation",
+            "detail",
+        ),
+        RegimeCode.ICP_VIES_UNAVAILABLE_BOOKED: (
+            "vat_number",
+            "country",
+            "checked_at",
+            "consultation",
+            "detail",
+        ),
+        RegimeCode.SERVICE_REVERSE_CHARGE: ("country", "vat_number", "checked_at", "consultation"),
+        RegimeCode.SERVICE_WHERE_HELD: ("country", "seller"),
+        RegimeCode.SERVICE_CONSUMER_SELLER_COUNTRY: ("country", "seller"),
+        RegimeCode.SERVICE_OUTSIDE_EU: ("country", "seller"),
+        RegimeCode.SERVICE_OUTSIDE_EU_BUSINESS: ("country", "seller"),
+        RegimeCode.EXPORT_SPECIAL_TERRITORY: ("country", "seller", "territory"),
+        RegimeCode.DOMESTIC_BELOW_THRESHOLD: ("country", "seller", "this_year", "last_year"),
+        RegimeCode.MARGIN_SCHEME: ("country", "seller"),
         CheckCode.AMOUNT_NOT_CENTS: (*_CHECK_LINE, "name", "amount"),
         CheckCode.NEGATIVE_VAT_RATE: (*_CHECK_LINE, "rate"),
         CheckCode.VAT_MISMATCH: (*_CHECK_LINE, "vat_amount", "rate", "total_ex", "expected"),
         CheckCode.ZERO_RATED_LINE_WITH_VAT: (*_CHECK_LINE, "regime", "rate"),
         CheckCode.TOTAL_DIFFERS: ("total", "expected"),
+        CheckCode.TARGET_TOTAL_DIFFERS: ("total", "expected", "method"),
     }
 )
 
@@ -222,14 +286,15 @@ register(
         ),
         WarningCode.RATE_NOT_SELLER_RATE: (
             gettext_noop(
-                "line %(line)s (%(description)s): %(rate)s%% is not a %(seller)s VAT rate on %(date)s"
+                "line %(line)s (%(description)s): unknown VAT rate: %(rate)s%% is not a %(seller)s VAT rate "
+                "on %(date)s"
             ),
         ),
         WarningCode.REDUCED_RATE_CARRIED_OVER: (
             gettext_noop(
-                "line %(line)s (%(description)s): %(seller)s reduced rate %(rate)s%% carried over as "
-                "%(country)s's reduced rate %(new_rate)s%%; set the product's VAT category if it is not "
-                "food or books"
+                "line %(line)s (%(description)s): %(seller)s rate %(rate)s%% read as category "
+                "'%(category)s' (the default for this rate), so %(country)s's rate %(new_rate)s%% applies; "
+                "set the product's VAT category if that is not right"
             ),
         ),
         WarningCode.LINE_AMOUNTS_INCONSISTENT: (
@@ -261,7 +326,10 @@ register(
         ),
         RegimeCode.EXPORT: (gettext_noop("customer outside the EU VAT area (%(country)s): export at 0%%"),),
         RegimeCode.ICP: (
-            gettext_noop("EU business in %(country)s with valid VAT number: intra-community supply at 0%%"),
+            gettext_noop(
+                "EU business in %(country)s with VAT number %(vat_number)s, valid in VIES (consultation "
+                "%(consultation)s, %(checked_at)s): intra-community supply at 0%%"
+            ),
         ),
         RegimeCode.OSS_CONSUMER: (
             gettext_noop("EU consumer in %(country)s: OSS distance sale at %(country)s rates"),
@@ -327,6 +395,195 @@ register(
         ),
         CheckCode.TOTAL_DIFFERS: (
             gettext_noop("total incl. VAT %(total)s differs from the source's %(expected)s"),
+            _CHECK,
+        ),
+    }
+)
+
+_VIES = gettext_noop(
+    "koppeling checks the number with VIES before booking a 0%% sale; retry once the check is done, or "
+    "correct the number in the shop"
+)
+
+register(
+    {
+        RuleCode.ICP_VIES_CHECK_MISSING: (
+            gettext_noop(
+                "the shop charged 0%% VAT to a business in %(country)s, but VAT number '%(vat_number)s' has "
+                "not been confirmed by VIES: an intra-community supply needs a valid VAT number"
+            ),
+            _VIES,
+        ),
+        RuleCode.ICP_VIES_INVALID: (
+            gettext_noop(
+                "the shop charged 0%% VAT to a business in %(country)s, but VIES says VAT number "
+                "'%(vat_number)s' is not valid (checked %(checked_at)s)"
+            ),
+            gettext_noop(
+                "ask the customer for a valid VAT number, or credit the order and invoice it with VAT"
+            ),
+        ),
+        RuleCode.ICP_VIES_UNAVAILABLE: (
+            gettext_noop(
+                "VIES could not confirm VAT number '%(vat_number)s' (%(country)s) right now (%(detail)s); "
+                "the 0%% sale is held until it can"
+            ),
+            gettext_noop("koppeling tries again later; or set the link to book ICP sales when VIES is down"),
+        ),
+        RuleCode.VAT_RATE_ENDED: (
+            gettext_noop(
+                "line %(line)s (%(description)s): %(rate)s%% was a %(country)s VAT rate until %(ended)s, "
+                "not on %(date)s"
+            ),
+            gettext_noop("update the VAT rate of this product in the shop"),
+        ),
+        RuleCode.OSS_NOT_REGISTERED: (
+            gettext_noop(
+                "EU distance sales passed the EUR 10,000 threshold (this year €%(this_year)s, last year "
+                "€%(last_year)s): this sale to %(country)s is taxed in %(country)s, but the link says the "
+                "seller is not registered for OSS"
+            ),
+            gettext_noop(
+                "register for OSS (or in %(country)s) and tick 'OSS registered' in the link settings"
+            ),
+        ),
+        RuleCode.MIXED_PLACE_OF_SUPPLY: (
+            gettext_noop(
+                "the order mixes supplies taxed in different places (%(natures)s: %(regimes)s); one invoice "
+                "cannot carry both"
+            ),
+            gettext_noop("split the order into one for the goods and one for the services"),
+        ),
+        RuleCode.MARGIN_NOT_SUPPORTED: (
+            gettext_noop(
+                "line %(line)s (%(description)s) is sold under the margin scheme, which this accounting "
+                "package cannot book as such"
+            ),
+            gettext_noop("book this order by hand under the margin scheme"),
+        ),
+        RuleCode.EXCHANGE_RATE_MISSING: (
+            gettext_noop("the order is in %(currency)s and no exchange rate for %(date)s is known"),
+            gettext_noop("koppeling fetches the ECB rates daily; retry once they are there"),
+        ),
+    }
+)
+
+register(
+    {
+        WarningCode.VIES_UNAVAILABLE_BOOKED: (
+            gettext_noop(
+                "VIES did not answer (%(detail)s); the sale to %(country)s was booked at 0%% on the format "
+                "check of VAT number '%(vat_number)s' as the link allows. Check the number again and keep "
+                "the proof."
+            ),
+        ),
+        WarningCode.FEE_ALLOCATED: (
+            gettext_noop(
+                "line %(line)s (%(description)s) had no VAT rate: split over the goods' rates "
+                "(%(rates)s, %(method)s)."
+            ),
+        ),
+        WarningCode.CORRECTION_LINE_ADDED: (
+            gettext_noop(
+                "a rounding correction of €%(amount)s was added so the accounting package's own VAT "
+                "computation (%(method)s) books exactly what the customer paid."
+            ),
+        ),
+        WarningCode.CREDIT_AMOUNTS_NEGATED: (
+            gettext_noop(
+                "the credit order gave positive amounts (€%(total)s); booked as a credit (negative)."
+            ),
+        ),
+        WarningCode.CREDIT_ORIGINAL_UNKNOWN: (
+            gettext_noop(
+                "the invoice this credit note credits (%(credited)s) is not known here; VAT rates of "
+                "%(date)s were used. Check them if the rates changed since the sale."
+            ),
+        ),
+        WarningCode.CURRENCY_CONVERTED: (
+            gettext_noop(
+                "the order in %(currency)s (%(amount)s) was converted at %(rate)s %(currency)s per euro, "
+                "the %(source)s of %(date)s, stated on the invoice."
+            ),
+        ),
+        WarningCode.VOUCHER_SINGLE_PURPOSE: (
+            gettext_noop(
+                "line %(line)s (%(description)s): single-purpose voucher of €%(amount)s; its VAT is due "
+                "when it is sold, not again when it is redeemed."
+            ),
+        ),
+    }
+)
+
+register(
+    {
+        RegimeCode.VAT_NUMBER_PLACEHOLDER: (
+            gettext_noop("VAT number '%(vat_number)s' is a placeholder, not a real %(country)s number"),
+        ),
+        RegimeCode.VAT_NUMBER_NOT_VIES_CHECKED: (
+            gettext_noop(
+                "business in %(country)s whose VAT number '%(vat_number)s' is not confirmed by VIES, treated "
+                "as a consumer: %(vat_country)s VAT"
+            ),
+        ),
+        RegimeCode.VAT_NUMBER_VIES_INVALID: (
+            gettext_noop(
+                "VIES says VAT number '%(vat_number)s' is not valid (checked %(checked_at)s); treated as a "
+                "consumer: %(vat_country)s VAT"
+            ),
+        ),
+        RegimeCode.VAT_NUMBER_VIES_UNAVAILABLE: (
+            gettext_noop(
+                "VIES could not check VAT number '%(vat_number)s' (%(detail)s); treated as a consumer: "
+                "%(vat_country)s VAT"
+            ),
+        ),
+        RegimeCode.ICP_VIES_UNAVAILABLE_BOOKED: (
+            gettext_noop(
+                "EU business in %(country)s, VIES unavailable (%(detail)s): intra-community supply at 0%% "
+                "on the format check, as the link allows"
+            ),
+        ),
+        RegimeCode.SERVICE_REVERSE_CHARGE: (
+            gettext_noop(
+                "service to an EU business in %(country)s with VAT number %(vat_number)s "
+                "(VIES %(consultation)s): VAT reverse-charged to the customer"
+            ),
+        ),
+        RegimeCode.SERVICE_WHERE_HELD: (
+            gettext_noop("event or workshop held in %(seller)s: %(seller)s VAT, wherever the customer lives"),
+        ),
+        RegimeCode.SERVICE_CONSUMER_SELLER_COUNTRY: (
+            gettext_noop("service to a consumer in %(country)s: taxed where the seller is (%(seller)s VAT)"),
+        ),
+        RegimeCode.SERVICE_OUTSIDE_EU: (
+            gettext_noop("electronic service to a consumer in %(country)s: outside the scope of EU VAT"),
+        ),
+        RegimeCode.SERVICE_OUTSIDE_EU_BUSINESS: (
+            gettext_noop("service to a business in %(country)s: outside the scope of EU VAT"),
+        ),
+        RegimeCode.EXPORT_SPECIAL_TERRITORY: (
+            gettext_noop("delivered to %(territory)s, outside the EU VAT area: export at 0%%"),
+        ),
+        RegimeCode.DOMESTIC_BELOW_THRESHOLD: (
+            gettext_noop(
+                "EU consumer in %(country)s, distance sales below the EUR 10,000 threshold (this year "
+                "€%(this_year)s, last year €%(last_year)s): %(seller)s VAT"
+            ),
+        ),
+        RegimeCode.MARGIN_SCHEME: (
+            gettext_noop("margin-scheme goods: %(seller)s VAT on the margin, not shown on the invoice"),
+        ),
+    }
+)
+
+register(
+    {
+        CheckCode.TARGET_TOTAL_DIFFERS: (
+            gettext_noop(
+                "the accounting package's own computation (%(method)s) books %(total)s, not the %(expected)s "
+                "the customer paid"
+            ),
             _CHECK,
         ),
     }

@@ -2,8 +2,20 @@
 
 Targets differ, and "what the customer paid, to the cent" depends on it: a target that computes
 VAT per line from the amount excluding VAT and rounds per line books something else than one that
-sums first and rounds once. Each target connector declares its method; core uses it to make lines
-that this target totals to exactly the amount paid.
+sums first and rounds once. Each target connector declares its method (``Connector.totals_method``;
+a connector that is not in this repository declares its own the same way); the runtime passes it in
+``InvoiceSettings.totals_method`` and core makes lines that this target totals to exactly the amount
+paid (``koppeling.core.fitting``): enough unit-price precision, a cent moved between lines, or —
+where no set of lines can do it — a correction line, as libAcumulus adds one.
+
+==========================  ========================================================  ==========
+method                      what the target computes                                  example
+==========================  ========================================================  ==========
+``PER_LINE_FROM_EX``        amount = round(qty × unit excl.); VAT = round(amount × r)  Acumulus
+``PER_LINE_FROM_INC``       amount = round(qty × unit incl.); VAT = round(amt·r/(1+r))
+``PER_INVOICE``             net summed per rate; VAT = round(Σ net × r) once per rate  EN 16931
+``AS_SENT``                 takes our line amounts and VAT as sent
+==========================  ========================================================  ==========
 """
 
 from __future__ import annotations

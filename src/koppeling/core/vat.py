@@ -26,7 +26,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from types import MappingProxyType
 from typing import Any
@@ -37,6 +37,7 @@ __all__ = [
     "VatDataError",
     "VatRate",
     "country_name",
+    "ended_on",
     "is_eu",
     "known_rates",
     "normalize_country",
@@ -46,7 +47,10 @@ __all__ = [
     "vat_prefix",
 ]
 
-CATEGORIES = ("standard", "reduced", "food", "books", "accommodation", "culture")
+CATEGORIES = ("standard", "reduced", "food", "books", "accommodation", "camping", "culture")
+#: sub-categories: where a country has no rate of its own for one, its parent's rate applies
+#: (NL splits accommodation: hotels 21 % from 2026, camping pitches stay at 9 %)
+PARENT = MappingProxyType({"camping": "accommodation"})
 KINDS = ("standard", "reduced", "super_reduced", "parking", "zero")
 
 # Aliases people and shops use for ISO 3166 codes: Greece's VAT prefix and the UK's common name.
@@ -85,6 +89,7 @@ class VatRate:
     valid_from: dt.date
     valid_to: dt.date | None = None
     note: str = ""
+    source: str = ""
 
     def applies_on(self, on: dt.date) -> bool:
         return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
@@ -135,6 +140,7 @@ def _data() -> tuple[dt.date, dict[str, _Country]]:
                         valid_from=valid_from,
                         valid_to=valid_to,
                         note=entry.get("note", ""),
+                        source=entry.get("source", ""),
                     )
                 )
         countries[code] = _Country(
@@ -182,12 +188,14 @@ def vat_prefix(country: str) -> str:
     return _country(country).vat_prefix
 
 
+@lru_cache(maxsize=8192)
 def is_eu(country: str, on: dt.date) -> bool:
     """Whether ``country`` belonged to the EU VAT area on ``on``.
 
     Needed because membership changes: GB left the EU VAT area on 2021-01-01 (end of the Brexit
     transition period), so a sale to GB in 2020 is intra-EU and one in 2021 an export. Countries we
-    hold no data for (US, CH, NO, …) are outside the EU. Northern Ireland (XI) is not modelled.
+    hold no data for (US, CH, NO, …) are outside the EU. Northern Ireland (XI) is in it from
+    2021-01-01 for goods (``core.territories`` decides goods vs services).
 
     >>> is_eu("GB", dt.date(2020, 12, 31)), is_eu("GB", dt.date(2021, 1, 1)), is_eu("EL", dt.date(2024, 1, 1))
     (True, False, True)
@@ -216,6 +224,7 @@ def rates_on(country: str, on: dt.date) -> list[VatRate]:
     return [rate for rate in item.rates if rate.applies_on(on)]
 
 
+@lru_cache(maxsize=8192)
 def rate_for(country: str, category: str, on: dt.date) -> Decimal:
     """The rate for a koppeling category in ``country`` on ``on``.
 
@@ -234,6 +243,8 @@ def rate_for(country: str, category: str, on: dt.date) -> Decimal:
         )
     matches = {rate.rate for rate in rates_on(country, on) if rate.category == category}
     code = normalize_country(country)
+    if not matches and category in PARENT:
+        return rate_for(country, PARENT[category], on)
     if not matches:
         raise VatDataError(
             f"no {category!r} rate recorded for {code} on {on.isoformat()}",
@@ -251,15 +262,29 @@ def rate_for(country: str, category: str, on: dt.date) -> Decimal:
     return matches.pop()
 
 
+@lru_cache(maxsize=8192)
 def standard_rate(country: str, on: dt.date) -> Decimal:
     """The standard rate of ``country`` on ``on`` (e.g. NL 21, DE 16 in 2020-H2)."""
     return rate_for(country, "standard", on)
 
 
-def known_rates(country: str, on: dt.date) -> set[Decimal]:
+@lru_cache(maxsize=8192)
+def known_rates(country: str, on: dt.date) -> frozenset[Decimal]:
     """Every rate that could legitimately appear on a ``country`` invoice dated ``on``, incl. 0.
 
     Used to complete a missing rate from a line's amounts: the nearest of these wins. 0 is always
     included (exports, intra-community supplies, exempt items).
     """
-    return {rate.rate for rate in rates_on(country, on)} | {Decimal(0)}
+    return frozenset({rate.rate for rate in rates_on(country, on)} | {Decimal(0)})
+
+
+def ended_on(country: str, rate: Decimal, on: dt.date) -> dt.date | None:
+    """The last day ``rate`` was a rate of ``country``, if it was one before ``on`` but no longer is.
+
+    >>> ended_on("NL", Decimal(6), dt.date(2024, 1, 1))
+    datetime.date(2018, 12, 31)
+    """
+    if rate in known_rates(country, on):
+        return None
+    ends = [r.valid_to for r in _country(country).rates if r.rate == rate and r.valid_to and r.valid_to < on]
+    return max(ends) if ends else None

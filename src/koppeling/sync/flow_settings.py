@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from koppeling.core.invoicing import InvoiceSettings
 from koppeling.core.models import Order, PaymentStatus
 from koppeling.core.products import PRODUCT_FIELDS, StockCalculation
+from koppeling.core.totals import TotalsMethod
 
 from .models import ReasonCode
 
@@ -99,7 +100,9 @@ class OrderSelection(FlowSettings):
     from_date: dt.date | None = None
     #: orders with a lower (numeric) order number are never imported (the other start point)
     from_number: int | None = Field(None, ge=0)
-    currencies: tuple[str, ...] = ("EUR",)
+    #: order currencies to import (empty: all — an order in another currency than the target
+    #: books in is converted at the ECB rate of its date, stated on the invoice)
+    currencies: tuple[str, ...] = ()
 
     @field_validator("statuses", "payment_methods", "countries", "currencies", mode="before")
     @classmethod
@@ -149,10 +152,10 @@ class OrderSelection(FlowSettings):
             yield Condition(
                 ReasonCode.COUNTRY_NOT_SELECTED, country in self.countries, country, self.countries
             )
-        currency = order.currency.upper()
-        yield Condition(
-            ReasonCode.CURRENCY_NOT_SUPPORTED, currency in self.currencies, currency, self.currencies
-        )
+        if self.currencies:
+            currency = order.currency.upper()
+            met = currency in self.currencies
+            yield Condition(ReasonCode.CURRENCY_NOT_SUPPORTED, met, currency, self.currencies)
 
 
 class OrderFlowSettings(OrderSelection):
@@ -164,8 +167,27 @@ class OrderFlowSettings(OrderSelection):
     #: "paid", "due" or "from_order"
     payment_status: Literal["paid", "due", "from_order"] = "from_order"
     seller_country: str = Field("NL", min_length=2, max_length=2)
+    #: the shop's own VAT number: VIES is asked with it, so every answer has a consultation number
+    seller_vat_number: str = Field("", max_length=20)
     oss_registered: bool = True
+    #: destination VAT (OSS) even below the EUR 10,000 threshold
+    oss_opt_in: bool = False
+    #: distance sales (excl. VAT) this year made outside koppeling; set, the threshold is watched
+    #: from the ledger (else ``oss_registered`` decides whether destination VAT applies)
+    oss_sales_before: Decimal | None = Field(None, ge=0, le=Decimal("100000000"))
+    #: seller rate → VAT category of the goods for destination rates ("9": "books")
+    category_by_rate: dict[str, str] = Field(default_factory=dict)
     strict_icp: bool = False
+    #: VIES cannot answer: hold the 0 % sale until it can (default) or book it on the format check
+    vies_unavailable: Literal["hold", "book"] = "hold"
+    #: shipping and fees without a rate: split over the goods' rates, or all at the highest
+    fee_allocation: Literal["proportional", "highest"] = "proportional"
+    voucher_kind: Literal["multi_purpose", "single_purpose"] = "multi_purpose"
+    #: margin-scheme goods: hold for a person, or book under the target's margin VAT type
+    margin_scheme: Literal["hold", "target"] = "hold"
+    payment_terms_days: int | None = Field(None, ge=0, le=365)
+    #: UNTDID 4461 payment means code for e-invoices ("58" SEPA credit transfer, "48" card)
+    payment_means: str = Field("", max_length=4)
     #: a booked total may differ this much from what was sent before reconciliation reports it
     reconcile_tolerance: Decimal = Field(Decimal("0.00"), ge=0, le=100)
     #: warning codes that hold the order for a person instead of booking it with the warning noted
@@ -189,8 +211,17 @@ class OrderFlowSettings(OrderSelection):
             raise ValueError("must contain {number}: the order number goes in the description")
         return value
 
-    def invoice_settings(self, order: Order) -> InvoiceSettings:
+    def invoice_settings(
+        self,
+        order: Order,
+        *,
+        totals_method: TotalsMethod | None = None,
+        booking_currencies: tuple[str, ...] = ("EUR",),
+    ) -> InvoiceSettings:
+        """Core's settings for ``order``: the flow's choices and the target's facts (how it totals
+        an invoice, which currencies it books in; ``"*"``: any)."""
         status = {"paid": PaymentStatus.PAID, "due": PaymentStatus.DUE}.get(self.payment_status)
+        currencies = (order.currency.upper(),) if "*" in booking_currencies else booking_currencies
         return InvoiceSettings(
             seller_country=self.seller_country,
             oss_registered=self.oss_registered,
@@ -198,6 +229,16 @@ class OrderFlowSettings(OrderSelection):
             description_template=self.description_template,
             payment_status=status,
             strict_icp=self.strict_icp,
+            totals_method=totals_method,
+            fee_allocation=self.fee_allocation,
+            voucher_kind=self.voucher_kind,
+            margin_scheme=self.margin_scheme,
+            vies_unavailable=self.vies_unavailable,
+            oss_opt_in=self.oss_opt_in,
+            category_by_rate=dict(self.category_by_rate),
+            booking_currencies=currencies,
+            payment_means=self.payment_means,
+            payment_terms_days=self.payment_terms_days,
         )
 
     def reference(self, number: str) -> str:

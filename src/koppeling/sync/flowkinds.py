@@ -45,6 +45,7 @@ from koppeling.core.invoicing import check_invoice, order_to_invoice
 from koppeling.core.messages import Outcome
 from koppeling.core.models import Invoice, Order, Party
 from koppeling.core.products import Product, StockLevel
+from koppeling.core.totals import TotalsMethod
 
 from .flow_settings import (
     BatchFlowSettings,
@@ -55,6 +56,7 @@ from .flow_settings import (
     ProductFlowSettings,
     StockFlowSettings,
 )
+from .lookups import DISTANCE_KEY, distance_sale_ex
 from .models import ReasonCode
 
 __all__ = ["KINDS", "FlowContext", "FlowKind", "Prepared", "kind_of"]
@@ -70,6 +72,11 @@ class FlowContext:
     credits_elsewhere: bool = False
     #: booked invoice numbers by order number (for credit notes that name what they credit)
     booked_numbers: dict[str, str] = field(default_factory=dict)
+    #: the target's own facts: how it totals an invoice, which currencies it books in
+    totals_method: TotalsMethod | None = None
+    booking_currencies: tuple[str, ...] = ("EUR",)
+    #: what the runtime looks up for core per order (``sync.lookups.Lookups``; None: nothing)
+    lookups: Any = None
 
 
 @dataclass
@@ -145,15 +152,22 @@ def _known(record: Any) -> PushResult | None:
     return PushResult(record.target_id, number=record.target_number, token=record.target_token)
 
 
-def _invoice_sent(invoice: Invoice) -> dict[str, Any]:
-    return {
+def _invoice_sent(invoice: Invoice, seller_country: str = "NL") -> dict[str, Any]:
+    """What was sent, as the ledger keeps it: compared with the read-back, and the distance sale
+    it was (the OSS threshold is added up from these)."""
+    sent = {
         "reference": invoice.reference,
         "total_ex": format(invoice.total_ex, "f"),
         "total_inc": format(invoice.total_inc, "f"),
         "currency": invoice.currency,
         "customer_name": invoice.customer.display_name,
         "customer_email": invoice.customer.email,
+        "regime": str(invoice.regime),
     }
+    distance = distance_sale_ex(invoice, seller_country)
+    if distance is not None:
+        sent[DISTANCE_KEY] = format(distance, "f")
+    return sent
 
 
 class OrdersToInvoices(FlowKind):
@@ -196,9 +210,15 @@ class OrdersToInvoices(FlowKind):
         return facts
 
     def prepare(self, item: Order, context: FlowContext) -> Prepared:
-        invoice = order_to_invoice(item, context.settings.invoice_settings(item))
+        settings = context.settings.invoice_settings(
+            item, totals_method=context.totals_method, booking_currencies=context.booking_currencies
+        )
+        lookups = context.lookups
+        invoice = order_to_invoice(item, settings, facts=lookups.facts(item) if lookups else None)
+        if lookups is not None:
+            lookups.prepared(invoice, item)
         warnings = list(invoice.warnings) + list(check_invoice(invoice))
-        return Prepared(invoice, warnings, _invoice_sent(invoice))
+        return Prepared(invoice, warnings, _invoice_sent(invoice, context.settings.seller_country))
 
     def push(self, target: Any, prepared: Prepared, context: FlowContext, record: Any) -> PushResult:
         return target.push_invoice(prepared.document, context.target_settings)

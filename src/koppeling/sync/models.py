@@ -269,6 +269,23 @@ class VatCheck(models.Model):
         return f"{self.vat_number}: {self.status} ({self.checked_at:%Y-%m-%d})"
 
 
+class ExchangeRateDay(models.Model):
+    """One ECB reference rate: ``rate`` units of ``currency`` per euro on ``date`` (a daily task
+    fetches them; an order in another currency is booked or converted at the rate of its date)."""
+
+    currency = models.CharField(max_length=3)
+    date = models.DateField()
+    rate = models.DecimalField(max_digits=18, decimal_places=6)
+    source = models.CharField(max_length=100, default="ECB euro foreign exchange reference rates")
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["currency", "date"], name="uniq_rate_day")]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.rate} ({self.date})"
+
+
 #: rows a paused backfill holds back (excluded wherever due rows are chosen)
 IN_PAUSED_BACKFILL = models.Q(backfill__status=BackfillStatus.PAUSED)
 

@@ -39,6 +39,7 @@ from koppeling.connectors.errors import (
     RateLimited,
     TransientError,
 )
+from koppeling.core.codes import RuleCode
 from koppeling.core.errors import RuleError
 from koppeling.core.messages import Outcome
 
@@ -70,6 +71,8 @@ BATCH = 100
 UNREACHABLE_AFTER_FAILURES = 3
 #: a claim's rows still queued are renewed this often (the claim timeout is minutes)
 RENEW_EVERY_SECONDS = 30.0
+#: VIES did not answer: the order is tried again after this long (its cache retries after 15 min)
+VIES_RETRY_SECONDS = 15 * 60
 #: the priority of a row a person pressed Verwerk for (sync.review)
 VERWERK_PRIORITY = 10
 
@@ -279,7 +282,10 @@ class Pusher:
                 return None
             return prepared
         except RuleError as exc:
-            self._reject(token, record, ReasonCode.RULE, exc.outcome)
+            if exc.code == RuleCode.ICP_VIES_UNAVAILABLE:  # VIES will answer again: wait, then retry
+                self._wait(token, record, exc.outcome, VIES_RETRY_SECONDS)
+            else:
+                self._reject(token, record, ReasonCode.RULE, exc.outcome)
         except TransientError as exc:
             self._retry(token, record, None, exc)
         except (AuthError, QuotaError):
@@ -366,7 +372,9 @@ class Pusher:
                 "target_number": result.number[:100],
                 "target_token": result.token[:100],
                 "warnings": [run.outcome(w) for w in (*flight.prepared.warnings, *result.warnings)],
-                "sent": flight.prepared.sent,
+                "sent": {**flight.prepared.sent, "shared_customer": True}
+                if result.shared_customer
+                else flight.prepared.sent,
             }
             for flight, result in booked
         }
@@ -516,6 +524,20 @@ class Pusher:
                 error_code=str(exc.code)[:80],
                 params=run.params(exc.params),
             )
+
+    def _wait(self, token: uuid.UUID, record: SyncRecord, outcome: Outcome, seconds: float) -> None:
+        """Not yet, for a reason that passes by itself (VIES down): try again later, no give-up."""
+        stored = self.run.outcome(outcome)
+        ledger.apply(
+            record,
+            Event.RETRY,
+            token=token,
+            now=self.run.now(),
+            next_attempt_at=self.run.now() + dt.timedelta(seconds=seconds),
+            reason_code=ReasonCode.TRANSIENT,
+            error_code=stored["code"][:80],
+            params=stored["params"],
+        )
 
     def _defer(self, token: uuid.UUID, records: list[SyncRecord], until: dt.datetime | None) -> None:
         """Rate limited: back to pending until the next slot; no attempt counted."""

@@ -74,6 +74,7 @@ class FlowRunner:
         self.kind = kind_of(flow.kind)
         self.counter = CallCounter()
         self._owned: list[Connector] = []
+        self._lookups: list[Any] = []
         self.source = source or self._build(flow.source, self.kind.reads)
         self.target = target or self._build(flow.target, self.kind.writes)
         for given in (source, target):
@@ -85,6 +86,7 @@ class FlowRunner:
         self.limiter = rate_limiter or limiter()
         for connector in {id(c): c for c in (self.source, self.target)}.values():
             self._pace_every_call(connector)
+            connector.clock = lambda: self.now().timestamp()
 
     def _pace_every_call(self, connector: Connector) -> None:
         """Limits on *every* request of an account (e.g. Lightspeed's calls per 5 minutes): each
@@ -109,6 +111,8 @@ class FlowRunner:
     def close(self) -> None:
         for connector in self._owned:
             connector.close()
+        for lookups in self._lookups:
+            lookups.close()
 
     def __enter__(self) -> FlowRunner:
         return self
@@ -122,7 +126,18 @@ class FlowRunner:
         settings, target_settings = settings_for(
             self.kind, type(self.target), self.flow.settings, self.flow.target_settings
         )
-        context = FlowContext(settings=settings, target_settings=target_settings)
+        target = type(self.target)
+        context = FlowContext(
+            settings=settings,
+            target_settings=target_settings,
+            totals_method=getattr(target, "totals_method", None),
+            booking_currencies=tuple(getattr(target, "booking_currencies", ("EUR",))),
+        )
+        if self.kind.reads == Capability.READS_ORDERS:
+            from .lookups import Lookups
+
+            context.lookups = Lookups(self.flow, settings, self.now)
+            self._lookups.append(context.lookups)
         if self.kind.name == "orders_to_invoices":
             context.credits_elsewhere = Flow.objects.filter(
                 link_id=self.flow.link_id,

@@ -153,6 +153,21 @@ def purge_activity() -> int:
     return deleted
 
 
+@db_periodic_task(crontab(hour="16,18", minute="41"))
+def fetch_exchange_rates() -> int:
+    """The ECB publishes its reference rates around 16:00 CET on working days: fetch them (twice,
+    in case the first attempt was early or failed); an order in another currency uses its day's."""
+    from koppeling.connectors.errors import ConnectorError
+
+    from .lookups import refresh_exchange_rates
+
+    try:
+        return refresh_exchange_rates("90d")
+    except ConnectorError as exc:
+        log.warning("ECB rates not fetched: %s", exc.code)
+        return 0
+
+
 # -- reconciliation ------------------------------------------------------------------------------------
 
 

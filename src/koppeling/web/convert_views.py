@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from koppeling.connectors.acumulus.csvimport import INVOICE_COLUMNS, RELATION_COLUMNS
 from koppeling.convert import StratoOptions, convert_strato
+from koppeling.sync.lookups import VatChecks
 
 KEEP_SECONDS = 3600
 #: tokens are ``secrets.token_urlsafe(16)`` (22 characters); a longer one is never ours (and a
@@ -90,6 +91,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             prefix=data["prefix"].strip(),
             limit=data["limit"],
             shop_country=data["shop_country"].strip().upper(),
+            vat_check=VatChecks(),  # VIES, through the cache every link shares
         )
         with tempfile.TemporaryDirectory(prefix="koppeling-convert-") as tmp:
             out = Path(tmp)

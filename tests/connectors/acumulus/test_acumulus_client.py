@@ -251,7 +251,7 @@ def test_acumulus_totals_rounds_per_line_and_ignores_vat_free():
 
 
 def test_push_invoice_warns_when_invoice_vat_is_not_rounded_per_line(target):
-    # given an invoice whose line VAT came from an inc-price (one cent off the per-line rule)
+    # given an invoice not fitted to Acumulus (no totals_method): VAT from an inc-price
     from koppeling.core.models import InvoiceLine
 
     odd = InvoiceLine(
@@ -272,6 +272,27 @@ def test_push_invoice_warns_when_invoice_vat_is_not_rounded_per_line(target):
         ),
     )
     assert not missing_params(result.warnings[0])
+
+
+def test_push_invoice_fitted_by_core_books_exactly_what_was_paid(sim, target):
+    # given a 10.00 mug at 21%: no amount excl. VAT e has e + round(e × 21%) = 10.00
+    from koppeling.core.invoicing import InvoiceSettings, order_to_invoice
+    from koppeling.core.models import Order, OrderLine, Party
+
+    mug = OrderLine(LineKind.PRODUCT, "Mok", unit_price_inc=Decimal("10.00"), vat_rate=Decimal(21))
+    order = Order("1", "WA-fit", dt.date(2026, 1, 15), Party(name="An"), (mug,), Decimal("10.00"), paid=True)
+    # when core makes the invoice for Acumulus's totals method and it is pushed
+    settings = InvoiceSettings(totals_method=AcumulusTarget.totals_method)
+    result = target.push_invoice(order_to_invoice(order, settings))
+    # then Acumulus books exactly 10.00: the missing cent on a correction line at 21% (libAcumulus
+    # does the same), no warning, each line's VAT Acumulus's own round(amount × 21%)
+    booked = target.read_back_invoice(result.target_id)
+    assert booked.total_inc == Decimal("10.00") and result.warnings == ()
+    sent = sim.invoices[result.target_id].lines
+    assert [(ln["product"], ln["unitprice"], ln["vatrate"]) for ln in sent] == [
+        ("Mok", "8.2645", "21"),
+        ("Afrondingscorrectie", "0.0100", "21"),
+    ]
 
 
 def test_push_invoice_gift_card_is_vat_free_domestic(sim, target):

@@ -1,9 +1,12 @@
 """AccountView.net (Visma AccountView Online / AccountView REST API v3).
 
-Only research and a simulator live here for now: ``simulator.AccountViewSimulator`` imitates the
-``/api/v3`` endpoints (token, Companies, business objects, the generic ``AccountViewData`` read
-with its ``Filter*`` parameters and ``lastKey``/``PageNumber`` paging, and the row/field-list POST
-format) for debtors (AR1), articles with stock (AK1), sales orders (SO1) and journal pages (DJ2),
-with per-user rights. The connector class is written elsewhere. Facts, their sources and what is
-verified or inferred: ``docs/connectors/accountview.md``.
+``client.AccountViewConnector`` books orders as sales orders (SO1) or sales invoices (DJ2),
+creates and updates debtors (AR1), and reads articles with their stock (AK1) — the AccountView side
+of seed 004 (APIcenter's AccountView ↔ eAccounting). ``api.py`` is the wire protocol (OAuth2,
+``X-Company``, the generic ``AccountViewData`` read and row/field-list write), ``settings.py`` what a
+flow chooses, ``translate.py`` the rows ⇄ core objects. ``simulator.AccountViewSimulator`` imitates
+the ``/api/v3`` endpoints for tests and ``koppeling demo``. Facts, their sources and what is verified
+or inferred: ``docs/connectors/accountview.md``.
 """
+
+from . import client  # noqa: F401 - registers the connector

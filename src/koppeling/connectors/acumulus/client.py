@@ -10,7 +10,11 @@ local transaction that ends the push; ``find_invoice`` then finds the booking by
 ``invoice_add`` whose answer we never read cannot be looked up: that record needs review.
 
 Totals: Acumulus computes each line's amount as ``round(quantity × unitprice)`` and VAT per line
-from it (``acumulus_totals``), so ``totals_method`` is ``PER_LINE_FROM_EX``.
+from it (``acumulus_totals``), so ``totals_method`` is ``PER_LINE_FROM_EX``. Core fits the lines to
+that computation when the runtime passes it (``InvoiceSettings.totals_method``), so what Acumulus
+books is exactly what the customer paid — a correction line where no set of line amounts can do
+it (see ``docs/connectors/acumulus.md``). An invoice that was not fitted is sent as it is and a
+``acumulus_totals_differ`` warning says what Acumulus books instead.
 
 >>> from koppeling.connectors.base import ConnectionConfig
 >>> cfg = ConnectionConfig("acumulus", "https://api.sielsystems.nl/acumulus",
@@ -68,6 +72,7 @@ VAT_TYPE: Mapping[VatRegime, int] = {
     VatRegime.EU_B2B: 3,  # EU, reverse charge (ICP)
     VatRegime.EXPORT: 4,  # outside the EU
     VatRegime.EU_B2C_OSS: 6,  # EU VAT (OSS)
+    VatRegime.MARGIN: 5,  # margin scheme (costprice per line)
 }
 VAT_FREE = Decimal(-1)  # Api::VatFree
 
@@ -302,8 +307,22 @@ class AcumulusTarget(Connector, WritesInvoices, WritesCreditNotes):
         if invoice.reference and invoice.reference not in description:
             description = f"{invoice.reference} {description}"
         text = [f"Order {invoice.reference}"]
+        credit_of = credit_of or invoice.credits
         if credit_of:
-            text.append(f"Creditnota voor factuur {credit_of}")
+            dated = f" van {invoice.credited_date.isoformat()}" if invoice.credited_date else ""
+            text.append(f"Creditnota voor factuur {credit_of}{dated}")
+        rate = invoice.exchange_rate
+        if rate is not None and invoice.source_currency:
+            text.append(
+                f"Omgerekend uit {invoice.source_currency} tegen {format(rate.rate, 'f')} per EUR "
+                f"({rate.source}, {rate.date.isoformat()})"
+            )
+        check = invoice.vat_number_check
+        if check is not None and vattype == 3:
+            text.append(
+                f"Btw-nummer {check.vat_number} geldig volgens VIES op {check.checked_at:%Y-%m-%d %H:%M}"
+                + (f", consultatienummer {check.consultation_number}" if check.consultation_number else "")
+            )
         if invoice.payment_method:
             text.append(f"Betaalwijze: {invoice.payment_method}")
         customer: dict[str, Any] = {
@@ -495,6 +514,8 @@ def _lines(
         entry["unitprice"] = format(unit, "f")
         entry["vatrate"] = _dec(rate)
         entry["quantity"] = _dec(quantity)
+        if line.cost_price is not None:  # margin scheme: Acumulus computes VAT on the margin
+            entry["costprice"] = format(line.cost_price, "f")
         lines.append(entry)
         fitted.append((quantity, unit, rate))
     return lines, fitted

@@ -30,6 +30,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from koppeling.core.models import Invoice
+from koppeling.core.totals import TotalsMethod
+
+from .client import VAT_TYPE, _fit_line
+
 FORMAT_VERSION = "acumulus-csv/1"
 DELIMITER = ";"
 NEWLINE = "\r\n"
@@ -228,3 +233,61 @@ class InvoiceWriter(_CsvFile):
 
 _NUMBERED = tuple(f"{n}{DELIMITER}" for n in range(1, 100_001))  # "1;", "2;", ...: the Regel column
 _concat = str.__add__
+
+
+#: the ``Soort`` column per core line kind
+KIND_TEXT = {
+    "product": "Product",
+    "shipping": "Verzendkosten",
+    "payment_fee": "Betaalkosten",
+    "discount": "Korting",
+    "gift_card": "Cadeaubon",
+    "other": "Correctie",
+}
+
+
+def _amount(value: Decimal) -> str:
+    return str(value or Decimal("0.00"))
+
+
+def invoice_bodies(invoice: Invoice) -> list[str]:
+    """The ``line_body`` of each invoice line, as Acumulus computes it (``client._fit_line``: a unit
+    price whose ``round(quantity × unit)`` is the line amount, else quantity 1 at the amount)."""
+    bodies = []
+    for line in invoice.lines:
+        quantity, unit, product = _fit_line(line)
+        bodies.append(
+            line_body(
+                line.sku,
+                product,
+                KIND_TEXT[line.kind.value],
+                str(quantity),
+                str(unit.quantize(Decimal("0.0001"))),
+                str(line.vat_rate),
+                _amount(line.total_ex),
+                _amount(line.vat_amount),
+                _amount(line.total_inc),
+            )
+        )
+    return bodies
+
+
+class InvoiceFileTarget:
+    """The Acumulus import files as a batch target: one ``InvoiceWriter`` per payment-method file.
+
+    ``write(invoice, head)`` books one core ``Invoice`` (made exact for ``TOTALS_METHOD``, the
+    computation Acumulus applies to imported lines as to the API's) into its file; the 18 ``head``
+    values are the invoice columns (``INVOICE_COLUMNS[:18]``).
+    """
+
+    TOTALS_METHOD = TotalsMethod.PER_LINE_FROM_EX
+
+    @staticmethod
+    def vat_type(invoice: Invoice) -> str:
+        return str(VAT_TYPE[invoice.regime])
+
+    @staticmethod
+    def write(writer: InvoiceWriter, invoice: Invoice, head: list[str]) -> None:
+        writer.write_invoice(
+            head, invoice_bodies(invoice), invoice.total_ex, invoice.total_vat, invoice.total_inc
+        )

@@ -229,12 +229,67 @@ EU_COUNTRIES = frozenset(
 )
 
 
+#: ISO 3166-1 numeric codes, as the real ePages 6 export writes ``<CountryID>`` (e.g. 276 = DE)
+NUMERIC_COUNTRIES = {
+    40: "AT",
+    56: "BE",
+    100: "BG",
+    191: "HR",
+    196: "CY",
+    203: "CZ",
+    208: "DK",
+    233: "EE",
+    246: "FI",
+    250: "FR",
+    276: "DE",
+    300: "GR",
+    348: "HU",
+    372: "IE",
+    380: "IT",
+    428: "LV",
+    440: "LT",
+    442: "LU",
+    470: "MT",
+    528: "NL",
+    616: "PL",
+    620: "PT",
+    642: "RO",
+    703: "SK",
+    705: "SI",
+    724: "ES",
+    752: "SE",
+    826: "GB",
+    756: "CH",
+    578: "NO",
+    352: "IS",
+    438: "LI",
+    492: "MC",
+    840: "US",
+    124: "CA",
+    36: "AU",
+    392: "JP",
+    156: "CN",
+    792: "TR",
+    804: "UA",
+    833: "IM",
+    832: "JE",
+    831: "GG",
+    248: "AX",
+}
+
+
 def country_code(value: str) -> str | None:
-    """``"NL"``, ``"nl"``, ``"Nederland"`` -> ``"NL"``; unknown -> None. ``"EL"`` (Greece in VAT) -> GR."""
+    """``"NL"``, ``"nl"``, ``"Nederland"``, ``"528"`` -> ``"NL"``; unknown -> None. ``"EL"`` -> GR.
+
+    >>> country_code("276"), country_code("Deutschland"), country_code("el")
+    ('DE', 'DE', 'GR')
+    """
     text = value.strip()
     if len(text) == 2 and text.isalpha():
         code = text.upper()
         return "GR" if code == "EL" else code
+    if text.isdigit() and len(text) <= 3:
+        return NUMERIC_COUNTRIES.get(int(text))
     return COUNTRY_NAMES.get(normalise(text))
 
 

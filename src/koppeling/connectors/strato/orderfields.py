@@ -38,8 +38,9 @@ ORDER_ELEMENT_NAMES = frozenset(
     O_COMMENT,
     O_SHIPPING_RATE,
     O_PAYMENT_RATE,
-) = range(19)
-N_ORDER = 19
+    O_PAID_ON,
+) = range(20)
+N_ORDER = 20
 # container codes
 C_BILLING, C_DELIVERY, C_LINES, C_LINE, C_SHIPPING, C_PAYMENT_FEE, C_DISCOUNT, C_TOTALS, C_PAYMENT = range(
     100, 109
@@ -147,6 +148,8 @@ ORDER_SYNONYMS: dict[int, tuple[str, ...]] = {
     O_COMMENT: ("Comment", "Opmerking", "Bemerkung", "CustomerComment", "Note"),
     O_SHIPPING_RATE: ("ShippingTaxRate", "ShippingVatRate", "VerzendkostenBtw", "VersandkostenSteuersatz"),
     O_PAYMENT_RATE: ("PaymentTaxRate", "PaymentVatRate", "BetaalkostenBtw"),
+    # ePages 6: the date the order was paid; present and empty means not paid
+    O_PAID_ON: ("PaidOn", "PaidDate", "BetaaldOp", "BezahltAm", "DatePaid"),
     C_BILLING: (
         "BillingAddress",
         "InvoiceAddress",

@@ -7,33 +7,31 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from operator import itemgetter
 
 from . import names
 from .issues import Issue
 from .orderfields import A_COUNTRY, A, where
 
 
-class StratoLine(tuple):
-    """One order line: ``(kind, sku, description, quantity, unit_price, rate, total, tax_amount)`` —
-    a tuple with named fields. Identical lines in a file are the *same* object (the reader
-    remembers lines it has parsed), which lets the converter remember their amounts.
+@dataclass(frozen=True, slots=True)
+class StratoLine:
+    """One order line. Identical lines in a file are the *same* object (the reader remembers lines
+    it has parsed by their texts), so they cost memory once.
 
     ``unit_price`` and ``total`` follow the order's tax model (incl. VAT when gross); ``total`` None
-    means quantity x unit price. Where the line is in the file: ``StratoOrder.line_numbers``.
+    means quantity x unit price; ``rate`` None means the export gave none (shipping, fees and
+    discounts then follow the goods, ``koppeling.core``). Where the line is in the file:
+    ``StratoOrder.line_numbers``.
     """
 
-    __slots__ = ()
-    _fields = ("kind", "sku", "description", "quantity", "unit_price", "rate", "total", "tax_amount")
-
-    kind = property(itemgetter(0))
-    sku = property(itemgetter(1))
-    description = property(itemgetter(2))
-    quantity = property(itemgetter(3))
-    unit_price = property(itemgetter(4))
-    rate = property(itemgetter(5))
-    total = property(itemgetter(6))
-    tax_amount = property(itemgetter(7))
+    kind: str
+    sku: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal | None
+    rate: Decimal | None
+    total: Decimal | None
+    tax_amount: Decimal | None
 
 
 @dataclass(slots=True)
@@ -58,13 +56,14 @@ class StratoOrder:
     total_before_tax: Decimal | None
     total_tax: Decimal | None
     warnings: list[Issue] = field(default_factory=list)
+    cancelled: bool = False  # the status says the order was cancelled: it is not booked
 
     def address(self, name: str) -> str:
         return self.billing[A[name]]
 
     def line_element(self, i: int) -> str:
         """Where line ``i`` (0-based) is, for messages: ``Order #3/Shipping[4]``."""
-        return f"Order #{self.index}/{where(self.lines[i][0], i + 1)}"
+        return f"Order #{self.index}/{where(self.lines[i].kind, i + 1)}"
 
     @property
     def country(self) -> str:

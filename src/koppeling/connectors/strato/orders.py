@@ -84,6 +84,7 @@ from .orderfields import (
     N_ADDRESS,
     N_LINE,
     N_ORDER,
+    O_PAID_ON,
     ORDER_ELEMENT_NAMES,
     ORDER_TABLE,
     PAYMENT_TABLE,
@@ -257,8 +258,9 @@ class OrderReader:
                         continue
                     if code < 100:
                         text = c.text
-                        if text is None and len(c):
-                            text = " "  # see ``_only_elements_and_text``
+                        if text is None:
+                            # see ``_only_elements_and_text``; an empty <PaidOn/> means "not paid"
+                            text = " " if len(c) or code == O_PAID_ON else None
                         values[code] = text
                     elif code == C_BILLING:  # ``_address``, inlined
                         billing = [""] * N_ADDRESS

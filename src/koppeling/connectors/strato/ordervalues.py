@@ -13,6 +13,7 @@ cache is bounded and only ever holds values that parsed without a remark, so mem
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from . import names
@@ -23,6 +24,7 @@ from .orderfields import (
     A_EMAIL,
     A_VAT,
     DEFAULT_DESCRIPTION,
+    KIND_PAYMENT_FEE,
     KIND_PRODUCT,
     KIND_SHIPPING,
     KIND_WORDS,
@@ -42,6 +44,7 @@ from .orderfields import (
     O_GRAND_TOTAL,
     O_NUMBER,
     O_PAID,
+    O_PAID_ON,
     O_PAYMENT_METHOD,
     O_PAYMENT_RATE,
     O_PAYMENT_STATUS,
@@ -75,7 +78,7 @@ class OrderBuilder:
         self._date_cache: dict[str, dt.date] = {}
         self._rate_cache: dict[str | None, Decimal] = {}
         self._qty_cache: dict[str | None, Decimal] = {}
-        self._flags_cache: dict[tuple, tuple[bool, bool]] = {}
+        self._flags_cache: dict[tuple, OrderFlags] = {}
         self._codes: dict[str, str] = {}
 
     def build(
@@ -153,11 +156,23 @@ class OrderBuilder:
             if delivery_country is None:
                 delivery_country = names.country_code(delivery) or ""
                 _remember(codes, delivery, delivery_country, self.SMALL_CACHE_SIZE)
-        flags = (values[O_TAX_MODEL], values[O_PRICES_INCL], values[O_PAYMENT_STATUS], values[O_PAID])
-        gross_paid = self._flags_cache.get(flags)
-        if gross_paid is None:
-            gross_paid = (_gross(flags[0], flags[1]), _paid(flags[2], flags[3]))
-            _remember(self._flags_cache, flags, gross_paid, self.SMALL_CACHE_SIZE)
+        paid_on = values[O_PAID_ON]
+        flags = (
+            values[O_TAX_MODEL],
+            values[O_PRICES_INCL],
+            values[O_PAYMENT_STATUS],
+            values[O_PAID],
+            values[O_STATUS],
+            None if paid_on is None else bool(paid_on.strip()),
+        )
+        facts = self._flags_cache.get(flags)
+        if facts is None:
+            facts = OrderFlags(
+                _gross(flags[0], flags[1]),
+                _paid(flags[2], flags[3], flags[5]),
+                _cancelled(flags[4], flags[2]),
+            )
+            _remember(self._flags_cache, flags, facts, self.SMALL_CACHE_SIZE)
         currency = values[O_CURRENCY]
         method = values[O_PAYMENT_METHOD]
         status = values[O_STATUS]
@@ -166,13 +181,13 @@ class OrderBuilder:
             sline,
             number,
             date,  # type: ignore[arg-type]
-            gross_paid[0],
+            facts.gross,
             (currency.strip().upper() or "EUR") if currency else "EUR",
             customer,
             billing,
             delivery_country,
             method.strip() if method else "",
-            gross_paid[1],
+            facts.paid,
             status.strip() if status else "",
             lines,  # type: ignore[arg-type]
             numbers,
@@ -180,6 +195,7 @@ class OrderBuilder:
             net,
             tax,
             issues,
+            facts.cancelled,
         )
 
     # -- lines --------------------------------------------------------------------------------------
@@ -232,29 +248,26 @@ class OrderBuilder:
         tax_amount = self._line_amount(v[L_TAX_AMOUNT], kind, pos, sline, index, values, "TaxAmount", issues)
         text = v[L_TAX_RATE]
         inherited = False
-        if text is None and kind is not KIND_PRODUCT:
+        if text is None and kind in (KIND_SHIPPING, KIND_PAYMENT_FEE):
             text = values[O_SHIPPING_RATE] if kind is KIND_SHIPPING else values[O_PAYMENT_RATE]
             inherited = text is not None
         rate = self._rate_cache.get(text)
-        if rate is None:
+        if rate is None and not (text is None and kind is not KIND_PRODUCT):
             rate = self._rate(text, unit, total, kind, sline, pos, index, values, issues)
             if rate is None:
                 return None
         sku = v[L_SKU]
         name = v[L_NAME]
         name = name.strip() if name else ""
-        line = tuple.__new__(
-            StratoLine,
-            (
-                kind,
-                sku.strip() if sku else "",
-                name or DEFAULT_DESCRIPTION[kind],
-                quantity,
-                unit,
-                rate,
-                total,
-                tax_amount,
-            ),
+        line = StratoLine(
+            kind,
+            sku.strip() if sku else "",
+            name or DEFAULT_DESCRIPTION[kind],
+            quantity,
+            unit,
+            rate,
+            total,
+            tax_amount,
         )
         if len(issues) == before and not inherited:
             _remember(self.line_memo, v, line, self.LINE_MEMO_SIZE)
@@ -442,6 +455,37 @@ _UNPAID_WORDS = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class OrderFlags:
+    """What the status texts of an order say: prices incl. VAT, paid, cancelled."""
+
+    gross: bool
+    paid: bool
+    cancelled: bool
+
+
+_CANCELLED_WORDS = frozenset(
+    {
+        "cancelled",
+        "canceled",
+        "geannuleerd",
+        "storniert",
+        "annulliert",
+        "annuliert",
+        "rejected",
+        "abgelehnt",
+        "afgewezen",
+        "void",
+        "voided",
+    }
+)
+
+
+def _cancelled(status: str | None, payment_status: str | None) -> bool:
+    """Cancelled orders are not sales: they are reported and not booked (neither paid nor due)."""
+    return any(text and names.normalise(text) in _CANCELLED_WORDS for text in (status, payment_status))
+
+
 def _gross(tax_model: str | None, prices_incl: str | None) -> bool:
     if prices_incl is not None and prices_incl.strip():
         return names.normalise(prices_incl) not in _FALSE_WORDS
@@ -450,8 +494,13 @@ def _gross(tax_model: str | None, prices_incl: str | None) -> bool:
     return True
 
 
-def _paid(status: str | None, paid: str | None) -> bool:
-    """Paid unless the order says otherwise (seed 000: 'betaald tenzij de import anders aangeeft')."""
+def _paid(status: str | None, paid: str | None, paid_on: bool | None = None) -> bool:
+    """Paid unless the order says otherwise (seed 000: 'betaald tenzij de import anders aangeeft').
+
+    The real ePages 6 export says it with ``<PaidOn>``: a date when paid, empty when not — then that
+    decides, whatever a status text says."""
+    if paid_on is not None:
+        return paid_on
     for text in (paid, status):
         if text is not None and text.strip() and names.normalise(text) in _UNPAID_WORDS:
             return False

@@ -16,6 +16,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+import tempfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -129,3 +131,55 @@ def _outside_quotes(line: str) -> str:
         elif not quoted:
             out.append(ch)
     return "".join(out)
+
+
+def _declared_utf8(head: bytes) -> bool:
+    """Whether an XML file is UTF-8 by its declaration (or, without one, by default)."""
+    match = re.match(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""", head)
+    return match is None or match.group(1).decode("ascii").lower() in ("utf-8", "utf8")
+
+
+def repair_utf8(stream: BinaryIO) -> tuple[BinaryIO | None, list[int]]:
+    """A UTF-8 file with stray Windows-1252 bytes, repaired byte by byte.
+
+    Returns ``(None, [])`` when the file is valid UTF-8 (or declares another encoding): nothing to
+    do. Otherwise a temporary file in which each byte that is not part of a valid UTF-8 sequence is
+    read as Windows-1252 (``0xE9`` → ``é``, ``0x80`` → ``€``) — the rest of the file is left exactly
+    as it was, so one pasted "café" does not re-decode a whole UTF-8 export — and the 1-based lines
+    where that happened, for the per-record warnings. Streamed in chunks: memory stays flat.
+    """
+    stream.seek(0)
+    head = stream.read(4096)
+    if not _declared_utf8(head):
+        stream.seek(0)
+        return None, []
+    stream.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        while chunk := stream.read(CHUNK):
+            decoder.decode(chunk)
+        decoder.decode(b"", True)
+        stream.seek(0)
+        return None, []
+    except UnicodeDecodeError:
+        stream.seek(0)
+    lines: list[int] = []
+    state = {"line": 1, "chunk": b""}
+
+    def stray(exc: UnicodeError) -> tuple[str, int]:
+        assert isinstance(exc, UnicodeDecodeError)
+        line = state["line"] + exc.object[: exc.start].count(b"\n")
+        if not lines or lines[-1] != line:
+            lines.append(line)
+        return exc.object[exc.start : exc.start + 1].decode("cp1252", errors="replace"), exc.start + 1
+
+    codecs.register_error("koppeling-cp1252-stray", stray)
+    out = tempfile.TemporaryFile()
+    repair = codecs.getincrementaldecoder("utf-8")("koppeling-cp1252-stray")
+    while chunk := stream.read(CHUNK):
+        out.write(repair.decode(chunk).encode("utf-8"))
+        state["line"] += chunk.count(b"\n")
+    out.write(repair.decode(b"", True).encode("utf-8"))
+    out.seek(0)
+    stream.seek(0)
+    return out, lines

@@ -1,0 +1,117 @@
+"""A ``StratoOrder`` (what the export says) as a core ``Order`` (what the invoicing rules take).
+
+Nothing is decided here — no VAT, no rounding, no totals: the converter hands the ``Order`` to
+``koppeling.core.invoicing.order_to_invoice`` like every other source does, so the Strato files
+get exactly the rules (and the exactness) of the live links. Gross shops give prices incl. VAT,
+net shops excl. VAT; a line's ``LineTotal`` is kept as the line's total (more precise than
+quantity × a rounded unit price); a discount written as a positive amount is deducted (and
+reported by the converter).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from koppeling.core.models import LineKind, Order, OrderLine, Party
+
+from .orderfields import KIND_DISCOUNT, KIND_PAYMENT_FEE, KIND_PRODUCT, KIND_SHIPPING
+from .orderrecords import StratoLine, StratoOrder
+
+__all__ = ["KIND_OF", "line_of", "order_of", "party_of"]
+
+KIND_OF = {
+    KIND_PRODUCT: LineKind.PRODUCT,
+    KIND_SHIPPING: LineKind.SHIPPING,
+    KIND_PAYMENT_FEE: LineKind.PAYMENT_FEE,
+    KIND_DISCOUNT: LineKind.DISCOUNT,
+}
+
+
+def party_of(order: StratoOrder) -> Party:
+    """The billing address as a party (house number joined to the street, names joined)."""
+    street = order.address("street")
+    house = order.address("house_number")
+    if house and house not in street:
+        street = f"{street} {house}".strip()
+    person = order.address("full_name")
+    if not person:
+        first, middle, last = (
+            order.address("first_name"),
+            order.address("middle_name"),
+            order.address("last_name"),
+        )
+        person = " ".join(filter(None, (first, middle, last)))
+    return Party(
+        name=person,
+        company=order.address("company"),
+        email=order.address("email"),
+        phone=order.address("phone"),
+        street=street,
+        street2=order.address("street2"),
+        postal_code=order.address("postal_code"),
+        city=order.address("city"),
+        country_code=order.country,
+        vat_number=order.address("vat_number"),
+        customer_id=order.customer_number,
+    )
+
+
+def line_of(line: StratoLine, gross: bool) -> OrderLine:
+    """One line; a positive discount is made negative (the converter reports it)."""
+    total = line.total
+    unit = line.unit_price
+    if line.kind is KIND_DISCOUNT:
+        total = -abs(total) if total is not None else None
+        unit = -abs(unit) if unit is not None else None
+    if gross:
+        return OrderLine(
+            KIND_OF[line.kind],
+            line.description,
+            line.quantity,
+            unit_price_inc=unit,
+            vat_rate=line.rate,
+            total_inc=total,
+            vat_amount=line.tax_amount,
+            sku=line.sku,
+        )
+    return OrderLine(
+        KIND_OF[line.kind],
+        line.description,
+        line.quantity,
+        unit_price_ex=unit,
+        vat_rate=line.rate,
+        total_ex=total,
+        vat_amount=line.tax_amount,
+        sku=line.sku,
+    )
+
+
+def order_of(order: StratoOrder, *, shop: str = "") -> Order:
+    """The core order of a Strato order (delivery country: the shipping address's, else billing)."""
+    customer = party_of(order)
+    delivery = Party(country_code=order.delivery_country) if order.delivery_country else None
+    return Order(
+        source_id=order.number,
+        number=order.number,
+        date=order.date,
+        customer=customer,
+        lines=tuple(line_of(line, order.gross) for line in order.lines),
+        total_inc=order.grand_total,
+        status=order.status,
+        payment_method=order.payment_method,
+        paid=order.paid,
+        currency=order.currency,
+        total_vat=order.total_tax,
+        delivery=delivery,
+        shop=shop,
+    )
+
+
+def positive_discounts(order: StratoOrder) -> list[int]:
+    """Positions of discount lines the export wrote as a positive amount (they are deducted)."""
+    return [
+        i
+        for i, line in enumerate(order.lines)
+        if line.kind is KIND_DISCOUNT
+        and ((line.total or Decimal(0)) > 0 or (line.total is None and (line.unit_price or 0) > 0))
+    ]

@@ -1,0 +1,62 @@
+"""The EU distance-sales threshold: when destination VAT (OSS) starts applying.
+
+Since 2021-07-01 a seller established in one member state charges its own VAT on distance sales
+of goods to consumers in other member states (and on telecom, broadcasting and electronic
+services) until the total of those sales, excl. VAT, over all member states exceeds EUR 10,000 in
+the current or the preceding calendar year; from the sale that crosses the threshold on, the
+customer's country's VAT applies (Art. 59c and 33 VAT Directive 2006/112/EC as amended by
+Directive (EU) 2017/2455; Belastingdienst "Drempelbedrag afstandsverkopen binnen de EU"). A seller
+may also opt for destination VAT below the threshold (``InvoiceSettings.oss_opt_in``).
+
+The runtime adds up the distance sales it booked (from the ledger) per calendar year and hands
+them in, with the figure the owner entered for sales made before koppeling (or elsewhere);
+:func:`oss_status` says where this sale stands.
+
+>>> from decimal import Decimal as D
+>>> oss_status({2025: D("4000"), 2026: D("9900")}, D("0"), year=2026, sale_amount=D("150")).past_threshold
+True
+>>> oss_status({2025: D("4000"), 2026: D("9800")}, D("0"), year=2026, sale_amount=D("150")).past_threshold
+False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from koppeling.core.facts import OssPosition
+
+__all__ = ["OSS_THRESHOLD", "oss_status"]
+
+#: EUR, excl. VAT, all member states together (Art. 59c(1)(c) VAT Directive)
+OSS_THRESHOLD = Decimal("10000")
+
+
+def oss_status(
+    totals_by_year: Mapping[int, Decimal],
+    starting_figure: Decimal | Mapping[int, Decimal] = Decimal(0),
+    threshold: Decimal = OSS_THRESHOLD,
+    *,
+    year: int,
+    sale_amount: Decimal = Decimal(0),
+) -> OssPosition:
+    """The seller's position for a distance sale of ``sale_amount`` (excl. VAT) in ``year``.
+
+    Args:
+        totals_by_year: EU distance sales (goods and TBE services to consumers in other member
+            states) booked so far, excl. VAT, per calendar year, as the ledger holds them.
+        starting_figure: what the owner entered for sales outside the ledger: one amount (added to
+            ``year``) or one per year.
+        threshold: EUR 10,000 unless the law changes.
+        year: the calendar year of the sale.
+        sale_amount: this sale's amount excl. VAT (the sale that crosses the threshold is taxed at
+            destination, so it counts).
+    """
+    if isinstance(starting_figure, Mapping):
+        extra = {int(k): Decimal(v) for k, v in starting_figure.items()}
+    else:
+        extra = {year: Decimal(starting_figure)}
+    last = Decimal(totals_by_year.get(year - 1, 0)) + extra.get(year - 1, Decimal(0))
+    this = Decimal(totals_by_year.get(year, 0)) + extra.get(year, Decimal(0))
+    past = last > threshold or this + sale_amount > threshold
+    return OssPosition(past, this, last, threshold, year)
