@@ -58,7 +58,8 @@ def test_fetch_interrupted_on_page_two_misses_nothing(db, shop_sim, books_sim):
     assert SyncRecord.objects.filter(link=link, state=RecordState.PUSHED).count() == 250
     assert_exactly_once(link, books_sim)
     cursor = Cursor.objects.get(flow=flow_of(link)).state
-    assert cursor["version"] == 2 and cursor["last_value"] and cursor["completed_at"]
+    assert cursor["version"] == 3 and cursor["last_value"] and cursor["completed_at"]
+    assert cursor["last_id"] is None
 
 
 def test_late_status_change_of_an_old_order_is_caught_by_the_sweep(db, shop_sim, books_sim):
@@ -85,11 +86,12 @@ def test_late_status_change_of_an_old_order_is_caught_by_the_sweep(db, shop_sim,
 
 def test_cursor_state_migrates_from_version_one_and_refuses_a_newer_one():
     assert migrate_state({"version": 1, "last_value": "2026-11-01T10:00:00+00:00"}) == {
-        "version": 2,
+        "version": 3,
         "last_value": "2026-11-01T10:00:00+00:00",
         "completed_at": None,
+        "last_id": None,
     }
-    assert migrate_state({})["version"] == 2
+    assert migrate_state({})["version"] == 3
     with pytest.raises(UnknownCursorVersion):
         migrate_state({"version": 99})
 
@@ -108,3 +110,20 @@ def test_cursor_of_an_ordered_source_moves_with_each_batch(db, link):
     assert unordered.last_value is None  # only a completed fetch moves it
     unordered.after_complete(until)
     assert unordered.last_value == until
+
+
+def test_a_cut_off_fetch_of_an_ordered_source_resumes_after_its_last_record(db, link):
+    flow = flow_of(link)
+    cursor = FlowCursor(flow, ordered=True, overlap=dt.timedelta(minutes=15))
+    until = timezone.now()
+    bulk = until - dt.timedelta(hours=1)  # 600 orders marked paid in one second
+    # a run wrote the first batch of that second and was cut off
+    cursor.after_batch(bulk, until, "1623650")
+    again = FlowCursor(flow, ordered=True, overlap=dt.timedelta(minutes=15))
+    assert again.resume_after == (bulk, "1623650")  # exactly there: no overlap, nothing read twice
+    # a completed fetch clears it, and the overlap applies again
+    again.after_complete(until)
+    final = FlowCursor(flow, ordered=True, overlap=dt.timedelta(minutes=15))
+    assert final.resume_after is None and final.start(None) == until - dt.timedelta(minutes=15)
+    # an unordered source never resumes by id
+    assert FlowCursor(flow, ordered=False, overlap=dt.timedelta(0)).resume_after is None

@@ -315,6 +315,9 @@ class ReadsOrders(abc.ABC):
     #: whether ``fetch_changed`` yields records in ``changed_at`` order; when False the runtime moves
     #: the cursor only once a whole fetch completed (paging by number would otherwise skip orders)
     cursor_ordered: ClassVar[bool] = False
+    #: whether ``fetch_changed`` also takes ``after_id``: only records after ``(since, after_id)``
+    #: in its order (a fetch cut off by a limit resumes exactly there, reading nothing twice)
+    resumes_after_id: ClassVar[bool] = False
 
     @abc.abstractmethod
     def statuses(self) -> list[Status]:
@@ -446,6 +449,11 @@ class WritesBatches(abc.ABC):
     @abc.abstractmethod
     def find_batch(self, reference: str, known: PushResult | None = None) -> PushResult | None:
         """A batch delivered before, by its reference."""
+
+    def check_batch_member(self, invoice: Invoice, settings: Any = None) -> None:
+        """Raise a ``DataError`` naming it when one invoice cannot go into a batch (the runtime
+        then leaves that one out, with the reason, instead of failing the whole batch)."""
+        return None  # every invoice fits, unless the target says otherwise
 
 
 CAPABILITY_INTERFACES: dict[Capability, type] = {

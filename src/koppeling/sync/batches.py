@@ -22,7 +22,14 @@ from django.db import transaction
 from django.db.models import Q
 
 from koppeling.connectors.base import BatchDocument, PushResult
-from koppeling.connectors.errors import AuthError, ConnectorError, QuotaError, RateLimited, TransientError
+from koppeling.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    DataError,
+    QuotaError,
+    RateLimited,
+    TransientError,
+)
 
 from . import ledger
 from .flowkinds import Prepared
@@ -90,15 +97,16 @@ class BatchPusher(Pusher):
                 flow=self.run.flow,
                 object_type=self.kind.object_type,
                 state=RecordState.PENDING,
-                batch__isnull=True,
             )
+            # not in a batch yet, or left behind by one already delivered (failed, then Verwerk)
+            .filter(Q(batch__isnull=True) | Q(batch__state=RecordState.PUSHED))
             .exclude(IN_PAUSED_BACKFILL)
             .order_by("id")
         )
         if not members:
             return None
         row = self._new_batch_row()
-        SyncRecord.objects.filter(pk__in=[m.pk for m in members], batch__isnull=True).update(batch=row)
+        SyncRecord.objects.filter(pk__in=[m.pk for m in members], state=RecordState.PENDING).update(batch=row)
         self._deliver(row)
         return self.stop
 
@@ -143,15 +151,16 @@ class BatchPusher(Pusher):
         if claimed is None:
             return None
         token, members = claimed
-        invoices, kept = [], []
-        for member in members:
-            prepared = self.prepare(token, member)
-            if prepared is not None:
-                invoices.append(prepared.document)
-                kept.append((member, prepared))
+        kept = self._prepare_members(token, members)
+        left = SyncRecord.objects.filter(batch=row, state=RecordState.PENDING)
+        if self.stop is not None and left.exists():  # the source's limit while reading members:
+            # what was read goes now; the rest forms the next batch of the day, delivered by the
+            # next runs (each batch once, by its own reference)
+            left.update(batch=self._new_batch_row())
         if not kept:
             ledger.apply(row, Event.RELEASE, token=token, now=self.run.now())
-            return None
+            return self.stop
+        invoices = [prepared.document for _, prepared in kept]
         slot = self.run.limiter.take(self.target, self.kind.writes, self.run.now())
         if not slot.granted:
             self.stop = Stop("rate_limited", slot.retry_at)
@@ -170,7 +179,28 @@ class BatchPusher(Pusher):
             self._batch_failed(row, kept, token, flight, exc)
             return self.stop
         self._delivered(row, kept, token, flight, result)
-        return None
+        return self.stop
+
+    def _prepare_members(
+        self, token: uuid.UUID, members: list[SyncRecord]
+    ) -> list[tuple[SyncRecord, Prepared]]:
+        """Each member's document, checked by the target one by one: a member that cannot go into
+        the batch fails alone, with the target's reason; the others go."""
+        kept: list[tuple[SyncRecord, Prepared]] = []
+        for member in members:
+            if self.stop is not None:  # stopped (a limit): the rest is not even read
+                ledger.apply(member, Event.RELEASE, token=token, now=self.run.now())
+                continue
+            prepared = self.prepare(token, member)
+            if prepared is None:
+                continue
+            try:
+                self.target.check_batch_member(prepared.document, self.run.context.target_settings)
+            except DataError as exc:
+                self._reject(token, member, ReasonCode.TARGET_REJECTED, exc.outcome, exc=exc)
+                continue
+            kept.append((member, prepared))
+        return kept
 
     def _attempt_row(self, row: SyncRecord, token: uuid.UUID) -> SyncAttempt:
         with transaction.atomic():

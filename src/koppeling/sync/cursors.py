@@ -12,6 +12,12 @@ clock). How the cursor may move depends on the source:
 
 The closed start and the overlap re-read the boundary, so a record written at the same second as
 the cursor (or by a source whose clock lags ours) is never skipped; reading it twice is harmless.
+
+A fetch of an ordered source cut off halfway (a rate limit, an error) keeps the id of the last
+record it wrote beside its change time (``last_id``): the next fetch resumes exactly after
+``(last_value, last_id)``, without the overlap. Otherwise a bulk change of more records than one
+run may read (600 orders marked paid in the same second) would be re-read from that second every
+run and never passed. A completed fetch clears it.
 State is JSON with a ``version``; :func:`migrate_state` upgrades one step at a time.
 """
 
@@ -25,7 +31,7 @@ from .models import Cursor, Flow
 
 __all__ = ["STATE_VERSION", "CursorState", "FlowCursor", "migrate_state"]
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 STREAM = "changed"
 
 
@@ -35,6 +41,8 @@ class CursorState(TypedDict, total=False):
     last_value: str | None
     #: when the last complete fetch ended (our clock), for the dashboard
     completed_at: str | None
+    #: an ordered fetch was cut off after this record (at ``last_value``): resume after it
+    last_id: str | None
 
 
 class UnknownCursorVersion(ValueError):
@@ -53,9 +61,13 @@ def migrate_state(state: Mapping[str, Any] | None) -> CursorState:
     if version == 1:
         current = {"last_value": current.get("last_value"), "completed_at": None}
         version = 2
+    if version == 2:
+        current["last_id"] = None
+        version = 3
     current["version"] = version
     current.setdefault("last_value", None)
     current.setdefault("completed_at", None)
+    current.setdefault("last_id", None)
     return CursorState(**current)  # type: ignore[typeddict-item]
 
 
@@ -80,22 +92,38 @@ class FlowCursor:
             return default
         return last - self.overlap
 
-    def _save(self, value: dt.datetime, *, completed_at: dt.datetime | None = None) -> None:
+    @property
+    def resume_after(self) -> tuple[dt.datetime, str] | None:
+        """``(last_value, last_id)`` when the last fetch of an ordered source was cut off."""
+        last, last_id = self.last_value, self.state.get("last_id")
+        return (last, str(last_id)) if self.ordered and last is not None and last_id else None
+
+    def _save(
+        self, value: dt.datetime, *, completed_at: dt.datetime | None = None, last_id: str | None = None
+    ) -> None:
         last = self.last_value
-        if last is not None and value <= last and completed_at is None:
+        if last is not None and value < last and completed_at is None:
             return  # never backwards
-        if last is None or value > last:
+        if last is not None and value == last and completed_at is None and last_id is None:
+            return
+        if last is None or value >= last:
             self.state["last_value"] = value.isoformat()
+            self.state["last_id"] = last_id
         if completed_at is not None:
             self.state["completed_at"] = completed_at.isoformat()
+            self.state["last_id"] = None
         self.state["version"] = STATE_VERSION
         self.row.state = dict(self.state)
         self.row.save(update_fields=["state", "updated_at"])
 
-    def after_batch(self, latest_change: dt.datetime | None, until: dt.datetime) -> None:
-        """Called inside the transaction that wrote a batch: ordered sources move on now."""
+    def after_batch(
+        self, latest_change: dt.datetime | None, until: dt.datetime, latest_id: str | None = None
+    ) -> None:
+        """Called inside the transaction that wrote a batch: ordered sources move on now, to the
+        last record written (its change time and id)."""
         if self.ordered and latest_change is not None:
-            self._save(min(latest_change, until))
+            moment = min(latest_change, until)
+            self._save(moment, last_id=latest_id if moment == latest_change else None)
 
     def after_complete(self, until: dt.datetime) -> None:
         """Called inside the transaction of the last batch of a completed fetch: the whole window

@@ -54,8 +54,12 @@ class Ingest:
             overlap=dt.timedelta(minutes=settings.overlap_minutes),
         )
         until = self.run.now()
-        start = since or cursor.start(self._start_default())
-        fetched = self.kind.fetch_changed(self.run.source, start, until)
+        resume = None if since else cursor.resume_after
+        if resume is not None:  # the last fetch was cut off: go on exactly after its last record
+            fetched = self.kind.fetch_resumed(self.run.source, resume[0], resume[1], until)
+        else:
+            start = since or cursor.start(self._start_default())
+            fetched = self.kind.fetch_changed(self.run.source, start, until)
         self.consume(fetched, cursor=None if since else cursor, until=until)
 
     def sweep(self) -> None:
@@ -165,6 +169,8 @@ class Ingest:
             else:
                 updates.append((record, event, values))
         latest = max((f.changed_at for f in batch if f.changed_at), default=None)
+        # in an ordered fetch the batch's last record is the latest: resume after it if cut off
+        latest_id = batch[-1].source_id if batch and batch[-1].changed_at == latest else None
         with transaction.atomic():
             if creates:
                 ledger.create_many(creates, create_events)
@@ -176,7 +182,7 @@ class Ingest:
             if activity:
                 ActivityEvent.objects.bulk_create(activity)
             if cursor is not None and until is not None:
-                cursor.after_batch(latest, until)
+                cursor.after_batch(latest, until, latest_id)
                 if last:
                     cursor.after_complete(until)
 

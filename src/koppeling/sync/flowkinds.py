@@ -114,6 +114,21 @@ class FlowKind:
     ) -> Iterator[Fetched[Any]]:
         raise NotImplementedError
 
+    def fetch_resumed(
+        self, source: Connector, since: dt.datetime, after_id: str, until: dt.datetime | None
+    ) -> Iterator[Fetched[Any]]:
+        """Resume a cut-off fetch of an ordered source exactly after ``(since, after_id)``: a source
+        that can (``resumes_after_id``) is asked so — a bulk change larger than one run's budget is
+        then read to its end over several runs; others are read from ``since`` and what was read
+        before is passed over here."""
+        if getattr(source, "resumes_after_id", False):
+            return source.fetch_changed(since, until=until, after_id=after_id)  # type: ignore[attr-defined]
+        return (
+            f
+            for f in self.fetch_changed(source, since, until)
+            if not (f.changed_at == since and _id_key(f.source_id) <= _id_key(after_id))
+        )
+
     def fetch_sweep(self, source: Connector, start: dt.datetime) -> Iterator[Fetched[Any]]:
         """The daily re-read: by change date over the sweep window (not only by creation date)."""
         return self.fetch_changed(source, start, None)
@@ -144,6 +159,11 @@ class FlowKind:
 
     def read_back(self, target: Connector, record: Any) -> BookedDocument | None:
         return None
+
+
+def _id_key(source_id: str) -> tuple[int, str]:
+    """Ids compared as the sources order them: numbers as numbers, else as text."""
+    return (int(source_id), "") if source_id.isdigit() else (-1, source_id)
 
 
 def _known(record: Any) -> PushResult | None:

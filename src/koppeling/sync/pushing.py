@@ -286,6 +286,9 @@ class Pusher:
                 self._wait(token, record, exc.outcome, VIES_RETRY_SECONDS)
             else:
                 self._reject(token, record, ReasonCode.RULE, exc.outcome)
+        except RateLimited as exc:  # the source's limit while reading the record: wait, not fail
+            ledger.apply(record, Event.RELEASE, token=token, now=run.now())
+            self.source_limited(exc)
         except TransientError as exc:
             self._retry(token, record, None, exc)
         except (AuthError, QuotaError):
@@ -300,6 +303,14 @@ class Pusher:
             )
             self._reject(token, record, ReasonCode.RULE, outcome)
         return None
+
+    def source_limited(self, exc: RateLimited) -> None:
+        """The source's own limit: nothing more is read or sent in this run; the next run goes on
+        (a 429 of the source holds every worker off it until its Retry-After)."""
+        until = self.run.now() + dt.timedelta(seconds=exc.retry_after or DEFAULT_HOLD_SECONDS)
+        if exc.status_code == 429:
+            self.run.limiter.hold(self.run.source, until)
+        self.stop = Stop("rate_limited", until)
 
     def _held_by(self, prepared: Prepared, record: SyncRecord) -> Outcome | None:
         """The first warning the flow holds orders for, unless a person pressed Verwerk (then it

@@ -250,12 +250,24 @@ class FlowRunner:
             if record.state in (RecordState.FAILED, RecordState.PENDING):
                 ledger.apply(record, Event.PERSON_RETRY, now=self.now(), priority=10)
             only = [record.source_id]
-        elif kind == RunKind.SWEEP:
-            ingest.sweep()
         else:
-            ingest.incremental(since)
-        if only is None:
-            backfill.read_open(run, ingest)
+            try:
+                if kind == RunKind.SWEEP:
+                    ingest.sweep()
+                else:
+                    ingest.incremental(since)
+                backfill.read_open(run, ingest)
+            except RateLimited as exc:  # the source's limit while reading: push what was read
+                pusher.source_limited(exc)
+                read_stop = pusher.stop
+                pusher.stop = None
+                stop = self._push(pusher, only, kind, deliver_now, order_number)
+                return stop or read_stop
+        return self._push(pusher, only, kind, deliver_now, order_number)
+
+    def _push(
+        self, pusher: Pusher, only: list[str] | None, kind: str, deliver_now: bool, order_number: str | None
+    ) -> Stop | None:
         if self.kind.batch:
             return pusher.push_due(only, force=deliver_now or bool(order_number))  # type: ignore[call-arg]
         return pusher.push_due(only)

@@ -213,7 +213,7 @@ def test_engine_fetch_over_the_published_limit_progresses_run_by_run(shop, books
     assert not SyncRecord.objects.filter(flow=flow, state=RecordState.FAILED).exists()
 
 
-# -- two runtime limits, reproduced (strict: they start failing once the runtime is fixed) ---------------
+# -- past the source's limits: a bulk change and a batch larger than one run may read ------------------
 
 
 def _pay_all(shop: LightspeedSimulator, at: dt.datetime, step: dt.timedelta) -> None:
@@ -222,12 +222,6 @@ def _pay_all(shop: LightspeedSimulator, at: dt.datetime, step: dt.timedelta) -> 
             shop.set_status(oid, "processing_awaiting_shipment", payment_status="paid", at=at + step * i)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="runtime: the cursor is a timestamp only; more same-second changes than a run may read "
-    "(a bulk 'mark paid') are re-read from their second every run and never passed",
-)
 def test_engine_bulk_change_over_the_limit_is_read_completely(shop, books, clock):
     # given 700 orders, most marked paid by one bulk action (one updatedAt), published limits
     shop.seed(700, seed=9, start=DAY - dt.timedelta(days=5), days=1)
@@ -244,12 +238,6 @@ def test_engine_bulk_change_over_the_limit_is_read_completely(shop, books, clock
     assert SyncRecord.objects.filter(flow=flow, object_type="order").count() == 700
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="runtime: a batch re-reads every member (fetch_one) in the delivery run; past the source's "
-    "limit the rest get a RETRY while assigned to the delivered batch, and are never delivered",
-)
 def test_engine_batch_larger_than_the_read_limit_delivers_every_member(shop, books, clock):
     # given 640 pending members collected by earlier runs, published limits, then the delivery hour
     shop.seed(700, seed=9, start=DAY - dt.timedelta(days=5), days=1)

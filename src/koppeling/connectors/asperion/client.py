@@ -204,7 +204,11 @@ class AsperionTarget(Connector, WritesBatches):
     def check_invoice(self, invoice: Any, settings: AsperionSettings | None = None) -> None:
         """Whether one invoice can go into the file; a ``DataError`` naming it when not (for a
         runtime that checks batch members one by one before it forms the batch)."""
-        to_axml_order(invoice, settings or AsperionSettings())
+        if not isinstance(settings, AsperionSettings):
+            settings = AsperionSettings.model_validate(settings or {})
+        to_axml_order(invoice, settings)
+
+    check_batch_member = check_invoice
 
     def build_file(self, batch: BatchDocument, settings: Any = None) -> bytes:
         """The batch's file, deterministic for the same batch (also for a manual "Inlezen")."""

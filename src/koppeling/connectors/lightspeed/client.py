@@ -113,6 +113,8 @@ class LightspeedSource(Connector, ReadsOrders):
     )
     #: yielded in (updatedAt, id) order: the window is listed and sorted before orders are read
     cursor_ordered: ClassVar[bool] = True
+    #: a cut-off fetch resumes after ``(updatedAt, id)`` of the last order written (``after_id``)
+    resumes_after_id: ClassVar[bool] = True
 
     def __init__(self, config: ConnectionConfig, http: httpx.Client | None = None, **kwargs: Any) -> None:
         super().__init__(config, http, **kwargs)
@@ -231,10 +233,13 @@ class LightspeedSource(Connector, ReadsOrders):
         ]
 
     def fetch_changed(
-        self, since: dt.datetime | None, *, until: dt.datetime | None = None
+        self, since: dt.datetime | None, *, until: dt.datetime | None = None, after_id: str | None = None
     ) -> Iterator[Fetched[Order]]:
-        """Orders whose ``updatedAt`` is in ``[since, until)``, in ``(updatedAt, id)`` order."""
+        """Orders whose ``updatedAt`` is in ``[since, until)``, in ``(updatedAt, id)`` order; with
+        ``after_id`` only those after ``(since, after_id)`` (a cut-off fetch resumed: the listing is
+        cheap, the orders before the resume point are not read again)."""
         since, until = _aware(since), _aware(until)
+        resume = int(after_id) if after_id and after_id.isdigit() and since is not None else None
         filters: dict[str, Any] = {}
         if since is not None:
             filters["updated_at_min"] = _stamp(since)
@@ -243,6 +248,8 @@ class LightspeedSource(Connector, ReadsOrders):
         window = sorted(self._window(filters), key=lambda row: (row[0] or _LAST, row[1]))
         for moment, order_id in window:
             if moment is not None and ((since and moment < since) or (until and moment >= until)):
+                continue
+            if resume is not None and moment == since and order_id <= resume:
                 continue
             fetched = self._read(order_id, moment)
             if fetched is not None:
