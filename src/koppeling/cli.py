@@ -4,8 +4,99 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import os
+import socket
 import sys
+
+
+class CliError(SystemExit):
+    """A problem with what was asked (a name, an argument): its message, and exit code 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("koppeling")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+# -- argument types: a bad value is argparse's located message and exit 2, never a traceback ------
+
+
+def date_arg(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD): {exc}") from None
+
+
+def port_arg(text: str) -> int:
+    value = whole_arg(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
+    return value
+
+
+def whole_arg(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def bounded(low: int, high: int):
+    """A whole number from ``low`` to ``high``."""
+
+    def check(text: str) -> int:
+        value = whole_arg(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not from {low} to {high}")
+        return value
+
+    check.__name__ = f"number {low}..{high}"
+    return check
+
+
+def text_arg(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    if any(ord(ch) < 32 for ch in text):
+        raise argparse.ArgumentTypeError(f"{text!r} contains control characters")
+    return text.strip()
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, with a message that says what to do, a port another program already listens on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CliError(
+                    f"port {port} on {host} is already in use (another koppeling, or another program); "
+                    f"stop it or choose another port with --port"
+                ) from None
+            if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
+                raise CliError(
+                    f"cannot listen on {host}: not an address of this machine ({exc.strerror})"
+                ) from None
+            if exc.errno == errno.EACCES:
+                raise CliError(
+                    f"port {port} needs administrator rights; choose one above 1023 with --port"
+                ) from None
+            raise
 
 
 def _django() -> None:
@@ -37,15 +128,32 @@ def _migrate(verbosity: int = 0) -> None:
 
 
 def _find_link(ref: str):
+    """A link by id, by name, or by ``organisation/name`` when several organisations use the name."""
     from koppeling.sync.models import Link
 
-    qs = Link.objects.select_related("source", "target")
+    qs = Link.objects.select_related("source", "target", "organisation")
     link = qs.filter(pk=int(ref)).first() if ref.isdigit() else None
-    link = link or qs.filter(name=ref).first()
-    if link is None:
-        names = ", ".join(f"{lnk.pk}:{lnk.name}" for lnk in qs.order_by("pk")[:20]) or "none"
-        raise SystemExit(f"no link {ref!r}; links: {names}")
-    return link
+    if link is not None:
+        return link
+    matches = list(qs.filter(name=ref).order_by("pk")[:21])
+    if not matches and "/" in ref:
+        slug, _, name = ref.partition("/")
+        matches = list(qs.filter(organisation__slug=slug, name=name).order_by("pk")[:21])
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        listed = "\n".join(
+            f"  {lnk.pk}  {lnk.organisation.slug}/{lnk.name}  ({lnk.organisation.name})"
+            for lnk in matches[:20]
+        )
+        raise CliError(
+            f"{ref!r} names links of {len(matches)} organisations; "
+            f"say which by id or organisation/name:\n{listed}"
+        )
+    names = (
+        ", ".join(f"{lnk.pk}:{lnk.organisation.slug}/{lnk.name}" for lnk in qs.order_by("pk")[:20]) or "none"
+    )
+    raise CliError(f"no link {ref!r}; links: {names}")
 
 
 def _print_dry_run(console, link, report) -> None:
@@ -80,7 +188,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     link = _find_link(args.link)
     since = None
     if args.since:
-        since = dt.datetime.combine(dt.date.fromisoformat(args.since), dt.time(), tzinfo=dt.UTC)
+        since = dt.datetime.combine(args.since, dt.time(), tzinfo=dt.UTC)
     kind = RunKind.ORDER if args.order else (RunKind.BACKFILL if since else RunKind.MANUAL)
     if args.sweep:
         kind = RunKind.SWEEP
@@ -133,6 +241,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _django()
     from huey.contrib.djhuey import HUEY
 
+    import koppeling.web.ops.cleanup  # noqa: F401  (its periodic tasks, also when run without the app)
+
     consumer = HUEY.create_consumer(workers=args.workers, worker_type="thread", periodic=True)
     consumer.run()
     return 0
@@ -160,19 +270,35 @@ def start_web(host: str, port: int):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """The web app on a production server (granian); Django's development server only with --dev."""
+    check_port_free(args.host, args.port)
     _django()
     _migrate()
-    start_web(args.host, args.port)
-    print(f"koppeling is running at http://{args.host}:{args.port}/")
-    if args.no_worker:
-        import threading
+    if args.dev:
+        start_web(args.host, args.port)
+        print(f"koppeling (development server) is running at http://{args.host}:{args.port}/")
+        if args.no_worker:
+            import threading
 
-        threading.Event().wait()
-        return 0
-    return cmd_worker(argparse.Namespace(workers=2))
+            threading.Event().wait()
+            return 0
+        return cmd_worker(argparse.Namespace(workers=2))
+    from koppeling.web.ops.server import ServerOptions, serve
+
+    return serve(
+        ServerOptions(
+            host=args.host,
+            port=args.port,
+            processes=args.processes,
+            threads=args.threads,
+            header_timeout=args.timeout,
+            with_worker=not args.no_worker,
+        )
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    check_port_free(args.host, args.port)
     os.environ.setdefault("KOPPELING_DATA_DIR", os.path.join(os.getcwd(), "data", "demo"))
     _django()
     _migrate()
@@ -203,36 +329,52 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="koppeling", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"koppeling {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="run the product with simulators and seeded orders")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--orders", type=int, default=60, help="orders to seed in the shop simulator")
+    p.add_argument("--host", type=text_arg, default="127.0.0.1")
+    p.add_argument("--port", type=port_arg, default=8000)
+    p.add_argument(
+        "--orders", type=bounded(0, 100_000), default=60, help="orders to seed in the shop simulator"
+    )
     p.add_argument("--once", action="store_true", help="set up, run the first sync, and exit")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("serve", help="serve the web app (with an in-process worker unless --no-worker)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--no-worker", action="store_true")
+    p = sub.add_parser("serve", help="serve the web app (with a background worker unless --no-worker)")
+    p.add_argument("--host", type=text_arg, default="127.0.0.1")
+    p.add_argument("--port", type=port_arg, default=8000)
+    p.add_argument("--no-worker", action="store_true", help="web only (run `koppeling worker` elsewhere)")
+    p.add_argument("--processes", type=bounded(1, 64), default=2, help="web server processes (default 2)")
+    p.add_argument(
+        "--threads", type=bounded(1, 256), default=8, help="requests handled at once per process (default 8)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=bounded(1, 600),
+        default=30,
+        help="seconds a client may take to send its request headers (default 30)",
+    )
+    p.add_argument("--dev", action="store_true", help="Django's development server (never in production)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run background workers (scale out: run as many as you like)")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=bounded(1, 256), default=2)
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("sync", help="sync one link now")
-    p.add_argument("link", help="link id or name")
+    p.add_argument("link", type=text_arg, help="link id, name, or organisation/name")
     p.add_argument("--dry-run", action="store_true", help="show what would be pushed; write nothing")
-    p.add_argument("--since", help="re-read orders changed since this date (YYYY-MM-DD)")
-    p.add_argument("--order", help="push this one order now, with priority (Verwerk)")
+    p.add_argument("--since", type=date_arg, help="re-read orders changed since this date (YYYY-MM-DD)")
+    p.add_argument("--order", type=text_arg, help="push this one order now, with priority (Verwerk)")
     p.add_argument("--sweep", action="store_true", help="full reconciliation sweep of recent orders")
-    p.add_argument("--flow", help="run only this flow kind (e.g. orders_to_invoices); default: all")
+    p.add_argument(
+        "--flow", type=_flow_kind, help="run only this flow kind (e.g. orders_to_invoices); default: all"
+    )
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("apply", help="create or update connections and links from a TOML file")
-    p.add_argument("file")
+    p.add_argument("file", type=text_arg)
     p.set_defaults(func=cmd_apply)
 
     p = sub.add_parser("convert", help="convert shop export files into accounting import files")
@@ -261,9 +403,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _flow_kind(text: str) -> str:
+    from koppeling.sync.flowkinds import KINDS
+
+    if text not in KINDS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a flow kind; known: {', '.join(KINDS)}")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"koppeling: {exc.message}", file=sys.stderr)
+        raise
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -101,3 +101,31 @@ def test_tokens_cannot_reach_other_results_or_paths(client, django_user_model, d
         for name in ("convert:result", "convert:download"):
             url = reverse(name, args=["TOKEN"]).replace("TOKEN", bad)
             assert client.get(url).status_code == 404, (name, bad)  # "x" * 300 was a 500
+
+
+@pytest.mark.django_db
+def test_history_lists_each_conversion_without_customer_data(
+    client, django_user_model, data_dir_setting, monkeypatch
+):
+    from koppeling.web import convert_views
+
+    user = django_user_model.objects.create_user("owner", password="pw")
+    client.force_login(user)
+    assert client.get(reverse("convert:strato")).context["history"] == []
+    response = upload(client, orders=("Bestellingen.xml", (DATA / "Bestellingen.xml").read_bytes()))
+    token = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    page = client.get(reverse("convert:strato"))
+    (entry,) = page.context["history"]
+    assert entry["token"] == token and entry["kept"] and entry["files"] == ["Bestellingen.xml"]
+    assert entry["invoices"] > 0 and entry["total_inc"] != "0"
+    assert reverse("convert:result", args=[token]) in page.content.decode()
+    stored = (data_dir_setting / "convert" / str(user.pk) / "history.json").read_text()
+    assert "@" not in stored  # counts and file names only: no e-mail addresses, no names
+    # after the result is purged the entry stays, without its link
+    monkeypatch.setattr(convert_views, "KEEP_SECONDS", -1)
+    upload(client, orders=("Bestellingen.xml", (DATA / "Bestellingen.xml").read_bytes()))
+    first, second = client.get(reverse("convert:strato")).context["history"]
+    assert second["token"] == token and not second["kept"] and first["kept"] is True
+    other = django_user_model.objects.create_user("other", password="pw")
+    client.force_login(other)
+    assert client.get(reverse("convert:strato")).context["history"] == []

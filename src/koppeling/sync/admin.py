@@ -45,7 +45,8 @@ class ConnectionForm(forms.ModelForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text='JSON, e.g. {"token": "..."}. Only the fields you enter are replaced; the others are '
-        "kept. They are stored encrypted and never shown again.",
+        "kept — unless the address or the system changes: then enter them all again. They are stored "
+        "encrypted and never shown again.",
     )
 
     class Meta:
@@ -66,17 +67,39 @@ class ConnectionForm(forms.ModelForm):
             raise forms.ValidationError(f"Not valid JSON: {exc}") from exc
         if not isinstance(value, dict):
             raise forms.ValidationError("Expected an object of name: value")
+        if any(str(k).startswith("__") for k in value):
+            raise forms.ValidationError("Names starting with __ are reserved")
         return {str(k): str(v) for k, v in value.items() if str(v)}
 
-    def save(self, commit: bool = True) -> Connection:
-        instance = super().save(commit=False)
-        entered = self.cleaned_data.get("credentials_json")
+    def clean(self) -> dict:
+        """Credentials go only where they were entered for: a new address (or system) takes them
+        all again, never the old ones merged in (they would be sent to the new host)."""
+        data = super().clean()
+        entered = data.get("credentials_json")
+        moved = self.instance.pk is not None and ({"base_url", "system"} & set(self.changed_data))
+        if moved and self.instance.credentials_encrypted:
+            needed = self._credential_fields(data.get("system") or self.instance.system)
+            missing = [f for f in needed if f not in (entered or {})]
+            if not entered or missing:
+                self.add_error(
+                    "credentials_json",
+                    "The address or system changed: enter the credentials again"
+                    + (f" (all of: {', '.join(needed)})" if needed else ""),
+                )
+                return data
         if entered:
-            current = instance.credentials if instance.credentials_encrypted else {}
-            instance.credentials = {**current, **entered}
-        if commit:
-            instance.save()
-        return instance
+            current = {} if moved or not self.instance.credentials_encrypted else self.instance.credentials
+            self.instance.credentials = {**current, **entered}  # sealed with the address on save
+        return data
+
+    @staticmethod
+    def _credential_fields(system: str) -> list[str]:
+        from koppeling.connectors.registry import connector_class
+
+        try:
+            return list(connector_class(system).credential_fields)
+        except KeyError:
+            return []
 
 
 @admin.register(Connection)

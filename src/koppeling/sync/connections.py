@@ -1,22 +1,169 @@
-"""From stored connections to live connector objects."""
+"""From stored connections to live connector objects — and the rules a connection's address and
+credentials must keep before anything is sent (issue 13).
+
+* **https only for real systems.** Plain ``http://`` is allowed for this machine (``localhost``,
+  loopback addresses), for names that cannot be a public host (one label such as ``acumulus-sim``;
+  the reserved ``.localhost`` ``.test`` ``.example`` ``.invalid``, and ``.sim`` for simulators),
+  for an in-process simulator (mounted, nothing leaves the process) and for the hosts an operator
+  lists in ``KOPPELING_HTTP_HOSTS``. Checked where connections are saved (``Connection.clean``),
+  by ``koppeling apply``, and again here before the first request.
+* **Credentials belong to the address they were entered for.** The encrypted credentials carry
+  the origin of the base URL they were saved with (``Connection``); a base URL changed since — in
+  a form, or behind the model's back — makes every call of that connector fail with an
+  authentication error (the link pauses and alerts) before anything is sent.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 
+from koppeling.connectors import http as connector_http
 from koppeling.connectors.base import Capability, ConnectionConfig, Connector
+from koppeling.connectors.errors import AuthError
 from koppeling.connectors.http import CallCounter, make_client
 from koppeling.connectors.registry import connector_class
+from koppeling.core.messages import gettext_noop, register
 
 from .models import Connection
 
-__all__ = ["CapabilityMissing", "ConnectionCredentials", "build_connector"]
+__all__ = [
+    "CapabilityMissing",
+    "ConnectionCode",
+    "ConnectionCredentials",
+    "base_url_problem",
+    "build_connector",
+    "options_problems",
+    "origin",
+]
+
+#: top-level names no public API lives under: simulators and stand-ins only
+LOCAL_SUFFIXES = (".localhost", ".test", ".example", ".invalid", ".sim")
+
+
+class ConnectionCode(StrEnum):
+    INSECURE_BASE_URL = "connection_insecure_base_url"
+    CREDENTIALS_FOR_OTHER_ADDRESS = "connection_credentials_for_other_address"
+
+
+register(
+    {
+        ConnectionCode.INSECURE_BASE_URL: (
+            gettext_noop("%(system)s: the address %(url)s is plain http; credentials go only over https."),
+            gettext_noop(
+                "Use the https:// address of the system (or list a local stand-in in KOPPELING_HTTP_HOSTS)."
+            ),
+        ),
+        ConnectionCode.CREDENTIALS_FOR_OTHER_ADDRESS: (
+            gettext_noop(
+                "%(system)s: the credentials were entered for %(bound)s, but the connection now points at "
+                "%(url)s; nothing was sent."
+            ),
+            gettext_noop("Enter the credentials again for the new address, then resume the link."),
+        ),
+    }
+)
 
 
 class CapabilityMissing(TypeError):
     """The connection's system cannot do what a flow asks of it."""
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, lower-cased, without a default port ("" for "")."""
+    if not url:
+        return ""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    scheme = parts.scheme.lower()
+    default = {"http": 80, "https": 443}.get(scheme)
+    netloc = f"[{host}]" if ":" in host else host
+    if port and port != default:
+        netloc += f":{port}"
+    return f"{scheme}://{netloc}"
+
+
+def _local_host(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(LOCAL_SUFFIXES):
+        return True
+    if host in {h.strip().lower() for h in settings.KOPPELING.get("HTTP_HOSTS", [])}:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return "." not in host  # one label: a name on this network (a container), never a public API
+
+
+def _mounted(url: str) -> bool:
+    """An in-process simulator (``connectors.http.mount``): nothing goes over any network."""
+    key = url.rstrip("/")
+    mounts = getattr(connector_http, "_MOUNTS", {})
+    return any(key == prefix or key.startswith(prefix + "/") for prefix in list(mounts))
+
+
+def base_url_problem(url: str, *, runtime: bool = False) -> str | None:
+    """Why ``url`` may not be a connection's address (English, for located errors), or None."""
+    if not url:
+        return None  # the system's real API (the connector's https default)
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http(s) address"
+    if parts.username or parts.password:
+        return "the address must not contain a user name or password (use the credentials)"
+    if parts.scheme == "http" and not _local_host(parts.hostname) and not (runtime and _mounted(url)):
+        return (
+            f"{url} is plain http: only https is allowed for a real system "
+            "(http only for localhost, simulators and KOPPELING_HTTP_HOSTS)"
+        )
+    return None
+
+
+def options_problems(options: Any) -> dict[str, str]:
+    """What is wrong with a connection's ``options`` the runtime itself reads (key -> problem)."""
+    if not isinstance(options, Mapping):
+        return {"options": f"expected a table of name = value, got {type(options).__name__}"}
+    problems: dict[str, str] = {}
+    for key, low, high in (("call_deadline_seconds", 0.1, 3600), ("max_response_bytes", 1024, 2**31)):
+        if key not in options:
+            continue
+        value = options[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            problems[f"options.{key}"] = f"expected a number from {low:g} to {high:g}, got {value!r}"
+    limits = options.get("rate_limits", [])
+    if not isinstance(limits, list) or not all(isinstance(item, Mapping) for item in limits):
+        problems["options.rate_limits"] = "expected a list of tables"
+    return problems
+
+
+def _refusal(connection: Connection, cls: type[Connector], base_url: str) -> AuthError | None:
+    params = {"system": cls.label, "url": origin(base_url) or cls.default_base_url}
+    problem = base_url_problem(connection.base_url, runtime=True)
+    if problem:
+        return AuthError(ConnectionCode.INSECURE_BASE_URL, params)
+    if connection.credentials_encrypted and not connection.credentials_bound_here():
+        return AuthError(
+            ConnectionCode.CREDENTIALS_FOR_OTHER_ADDRESS,
+            {**params, "bound": connection.bound_origin() or "?"},
+        )
+    return None
+
+
+def _refuse_every_request(error: AuthError) -> Callable[[Any], None]:
+    def refuse(request: Any) -> None:
+        raise error
+
+    return refuse
 
 
 def build_connector(
@@ -26,20 +173,29 @@ def build_connector(
     if needs is not None and needs not in cls.capabilities():
         raise CapabilityMissing(f"{cls.label} cannot do {needs.value}")
     base_url = connection.base_url or cls.default_base_url
+    options = connection.options if isinstance(connection.options, Mapping) else {}
+    refusal = _refusal(connection, cls, base_url)
     config = ConnectionConfig(
         system=connection.system,
         base_url=base_url,
-        credentials=connection.credentials,
-        options=connection.options or {},
+        credentials=connection.credentials,  # kept: the redactor needs them; the hook sends none
+        options=dict(options),
     )
-    options = connection.options or {}
+    bad = options_problems(options)
     client = make_client(
         base_url,
         counter=counter,
         # an operator may shorten (or lengthen) them per connection; the connector's are the default
-        deadline=float(options.get("call_deadline_seconds", cls.call_deadline_seconds)),
-        max_response_bytes=int(options.get("max_response_bytes", cls.max_response_bytes)),
+        deadline=cls.call_deadline_seconds
+        if "options.call_deadline_seconds" in bad
+        else float(options.get("call_deadline_seconds", cls.call_deadline_seconds)),
+        max_response_bytes=cls.max_response_bytes
+        if "options.max_response_bytes" in bad
+        else int(options.get("max_response_bytes", cls.max_response_bytes)),
     )
+    if refusal is not None:  # before any other hook: not one byte leaves with these credentials
+        hooks = client.event_hooks
+        client.event_hooks = {**hooks, "request": [_refuse_every_request(refusal), *hooks.get("request", [])]}
     return cls(
         config, client, credential_store=ConnectionCredentials(connection.pk) if connection.pk else None
     )

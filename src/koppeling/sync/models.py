@@ -67,7 +67,10 @@ class Membership(models.Model):
 
 
 class Connection(models.Model):
-    """One account at one external system. Credentials are encrypted at rest."""
+    """One account at one external system. Credentials are encrypted at rest, **bound to the
+    address they were entered for**: the encrypted value carries the origin of the base URL it was
+    saved with, and a connection whose base URL changed since cannot be saved (nor used by the
+    runtime, ``sync.connections``) until its credentials are entered again."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="connections")
     name = models.CharField(max_length=200)
@@ -79,21 +82,107 @@ class Connection(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="uniq_connection_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="uniq_connection_name"),
+            # the target of the composite foreign keys that keep links and flows in one organisation
+            models.UniqueConstraint(fields=["organisation", "id"], name="uniq_connection_org_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.system})"
 
     @property
     def credentials(self) -> dict[str, str]:
+        pending = getattr(self, "_new_credentials", None)
+        if pending is not None:
+            return dict(pending)
         return crypto.decrypt_json(self.credentials_encrypted)
 
     @credentials.setter
     def credentials(self, value: dict[str, str]) -> None:
-        self.credentials_encrypted = crypto.encrypt_json(value)
+        """Entered credentials: bound to the base URL the connection has when it is saved."""
+        if any(str(k) == crypto.BOUND_TO for k in value):
+            raise ValueError(f"{crypto.BOUND_TO!r} is not a credential field")
+        self._new_credentials = dict(value)
+        self.credentials_encrypted = self._sealed(self._new_credentials)
+
+    def _sealed(self, fields: dict[str, str]) -> str:
+        from .connections import origin
+
+        return crypto.encrypt_json(fields, bound_to=origin(self.base_url))
+
+    def bound_origin(self) -> str | None:
+        """The origin the stored credentials were entered for; None when unbound (none stored)."""
+        if not self.credentials_encrypted:
+            return None
+        return crypto.open_sealed(self.credentials_encrypted)[1]
+
+    def credentials_bound_here(self) -> bool:
+        """May the stored credentials go to the current base URL?"""
+        from .connections import origin
+
+        if getattr(self, "_new_credentials", None) is not None or not self.credentials_encrypted:
+            return True
+        bound = self.bound_origin()
+        return bound is None or bound == origin(self.base_url)  # None: sealed before binding existed
 
     def masked_credentials(self) -> dict[str, str]:
         return {k: crypto.mask(v) for k, v in self.credentials.items()}
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from .connections import base_url_problem, options_problems
+
+        problems: dict[str, str] = {}
+        url_problem = base_url_problem(self.base_url)
+        if url_problem:
+            problems["base_url"] = url_problem
+        elif not self.credentials_bound_here():
+            problems["base_url"] = str(_CHANGED_ADDRESS)
+        for key, problem in options_problems(self.options).items():
+            problems.setdefault("options", f"{key}: {problem}")
+        if problems:
+            raise ValidationError(problems)
+
+    def save(self, *args, **kwargs) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not self.credentials_bound_here():
+            raise ValidationError({"base_url": _CHANGED_ADDRESS})
+        if self.pk is not None:
+            _organisation_kept(self)
+        pending = getattr(self, "_new_credentials", None)
+        if pending is not None:  # seal with the address being saved (set before or after the secrets)
+            self.credentials_encrypted = self._sealed(pending)
+        super().save(*args, **kwargs)
+        self._new_credentials = None
+
+
+_CHANGED_ADDRESS = _(
+    "The address changed: enter the credentials again, so they are never sent to another host."
+)
+
+
+def _organisation_kept(connection: Connection) -> None:
+    """A connection in use by links or flows cannot move to another organisation."""
+    from django.core.exceptions import ValidationError
+
+    before = Connection.objects.filter(pk=connection.pk).values_list("organisation_id", flat=True).first()
+    if before is None or before == connection.organisation_id:
+        return
+    used = (
+        Link.objects.filter(models.Q(source=connection) | models.Q(target=connection)).exists()
+        or Flow.objects.filter(models.Q(source=connection) | models.Q(target=connection)).exists()
+    )
+    if used:
+        raise ValidationError(
+            {"organisation": _("This connection is used by links; it stays in its organisation.")}
+        )
+
+
+def _same_organisation(owner_id: int | None, *connections: Connection | None) -> bool:
+    return all(c is None or c.organisation_id == owner_id for c in connections)
 
 
 class LinkStatus(models.TextChoices):
@@ -120,16 +209,36 @@ class Link(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="uniq_link_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="uniq_link_name"),
+            models.UniqueConstraint(fields=["organisation", "id"], name="uniq_link_org_id"),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
+    def _ends(self) -> tuple[Connection | None, Connection | None]:
+        return (
+            self.source if self.source_id else None,
+            self.target if self.target_id else None,
+        )
+
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        if self.source_id and self.target_id and self.source.organisation_id != self.target.organisation_id:
-            raise ValidationError(_("Source and target must belong to the same organisation."))
+        if not _same_organisation(self.organisation_id, *self._ends()):
+            raise ValidationError(_("A link and both its connections belong to one organisation."))
+        if self.source_id and self.source_id == self.target_id:
+            raise ValidationError(_("A link joins two different connections."))
+
+    def save(self, *args, **kwargs) -> None:
+        """Refuses (``ValidationError``) a link whose connections belong to another organisation:
+        B's link on A's connections would read A's orders and book them again."""
+        from django.core.exceptions import ValidationError
+
+        if not _same_organisation(self.organisation_id, *self._ends()):
+            raise ValidationError(_("A link and both its connections belong to one organisation."))
+        super().save(*args, **kwargs)
 
 
 class FlowStatus(models.TextChoices):
@@ -147,6 +256,11 @@ class Flow(models.Model):
     """
 
     link = models.ForeignKey(Link, on_delete=models.CASCADE, related_name="flows")
+    #: the link's organisation, kept here (set on save) so the database can check that the flow's
+    #: link and connections are all of it (composite foreign keys on PostgreSQL, migration 0008)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="flows", editable=False
+    )
     kind = models.CharField(max_length=50)
     source = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="flows_out")
     target = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="flows_in")
@@ -175,6 +289,58 @@ class Flow(models.Model):
         ends = {self.link.source_id, self.link.target_id}
         if self.source_id not in ends or self.target_id not in ends or self.source_id == self.target_id:
             raise ValidationError(_("A flow runs between the two connections of its link."))
+        self._check_organisation()
+        twin = self.twin()
+        if twin is not None:
+            raise ValidationError(twin)
+
+    def _check_organisation(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        owner = self.link.organisation_id
+        ends = (self.source if self.source_id else None, self.target if self.target_id else None)
+        if not _same_organisation(owner, *ends):
+            raise ValidationError(_("A flow and both its connections belong to its link's organisation."))
+
+    def twin(self) -> str | None:
+        """Another flow of this kind from the same account into the same account (the same shop
+        into the same books by two links books every order twice): why this one is refused."""
+        from .connections import origin
+
+        if not (self.source_id and self.target_id):
+            return None
+
+        def account(conn: Connection) -> tuple:
+            return (conn.system, origin(conn.base_url), tuple(sorted(conn.credentials.items())))
+
+        source, target = account(self.source), account(self.target)
+        if not source[2] or not target[2]:
+            return None  # no credentials yet: nothing to compare
+        others = (
+            Flow.objects.filter(
+                kind=self.kind, source__system=self.source.system, target__system=self.target.system
+            )
+            .exclude(pk=self.pk)
+            .select_related("source", "target", "link")
+        )
+        for other in others:
+            if account(other.source) == source and account(other.target) == target:
+                if other.link.organisation_id == self.link.organisation_id:
+                    return str(
+                        _("The link “%(link)s” already moves this shop's data into these books (%(kind)s).")
+                        % {"link": other.link.name, "kind": self.kind}
+                    )
+                return str(_("Another organisation's link already moves this shop's data into these books."))
+        return None
+
+    def save(self, *args, **kwargs) -> None:
+        """Takes the link's organisation and refuses connections of another one (``ValidationError``)."""
+        self.organisation_id = self.link.organisation_id
+        self._check_organisation()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "organisation" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "organisation"]
+        super().save(*args, **kwargs)
 
 
 class RecordState(models.TextChoices):

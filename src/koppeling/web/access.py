@@ -13,7 +13,18 @@ from django.http import Http404, HttpRequest
 
 from koppeling.sync.models import Link, Membership, Organisation, Role, SyncRecord
 
-__all__ = ["RANK", "can", "links_for", "organisations_for", "records_for", "require", "role_in"]
+__all__ = [
+    "CURRENT_ORGANISATION",
+    "RANK",
+    "can",
+    "current_organisation",
+    "links_for",
+    "organisations_for",
+    "records_for",
+    "require",
+    "role_in",
+    "set_current_organisation",
+]
 
 #: a role may do what every lower role may
 RANK = {Role.READ_ONLY: 0, Role.MEMBER: 1, Role.OWNER: 2}
@@ -60,3 +71,26 @@ def require(request: HttpRequest, organisation: Organisation | int, needed: str 
     if RANK[Role(role)] < RANK[Role(needed)]:
         raise PermissionDenied
     return role
+
+
+# -- the organisation a user works in (a bookkeeper switches between clients) ------------------------
+
+#: the session key of the organisation chosen with the switcher
+CURRENT_ORGANISATION = "koppeling_organisation"
+
+
+def current_organisation(request: HttpRequest) -> Organisation | None:
+    """The organisation the user chose last (the switcher), else their first one by name; None for
+    a user without any. A stale choice (membership ended) falls back silently."""
+    organisations = organisations_for(request.user).order_by("name", "pk")
+    chosen = request.session.get(CURRENT_ORGANISATION) if hasattr(request, "session") else None
+    if chosen:
+        found = organisations.filter(pk=chosen).first()
+        if found is not None:
+            return found
+    return organisations.first()
+
+
+def set_current_organisation(request: HttpRequest, organisation: Organisation) -> None:
+    """Remember ``organisation`` for this session; the caller checked the membership."""
+    request.session[CURRENT_ORGANISATION] = organisation.pk

@@ -4,10 +4,15 @@ The conversion is the same ``koppeling.convert.convert_strato`` the CLI runs, so
 same summary and the same located errors. Files are data in flight (design: GDPR): uploads are
 converted in a temporary directory; only the zip and the summary are kept, under the data
 directory, per user, for ``KEEP_SECONDS``, and removed on the next upload after that.
+
+The page's history lists each conversion for ``HISTORY_DAYS``: when, which files, how many
+invoices, their total, how many rejected — counts and file names only, no customer data — with a
+link to the result while it is kept.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import shutil
@@ -28,6 +33,8 @@ from koppeling.convert import StratoOptions, convert_strato
 from koppeling.sync.lookups import VatChecks
 
 KEEP_SECONDS = 3600
+HISTORY_DAYS = 90
+HISTORY_MAX = 50
 #: tokens are ``secrets.token_urlsafe(16)`` (22 characters); a longer one is never ours (and a
 #: very long one would make the file system refuse the path: a 500 instead of a 404)
 _TOKEN_MAX = 64
@@ -65,6 +72,46 @@ def _purge(root: Path) -> None:
     for entry in root.iterdir():
         if entry.is_dir() and entry.stat().st_mtime < limit:
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _history_file(request: HttpRequest) -> Path:
+    return _root(request) / "history.json"
+
+
+def history(request: HttpRequest) -> list[dict]:
+    """This user's conversions, newest first, each saying whether its result is still kept."""
+    try:
+        entries = json.loads(_history_file(request).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    limit = time.time() - HISTORY_DAYS * 86400
+    shown = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or float(entry.get("at", 0)) < limit:
+            continue
+        token = str(entry.get("token", ""))
+        kept = bool(token) and set(token) <= _TOKEN_CHARS and (_root(request) / token / "summary.json").is_file()
+        shown.append({**entry, "when": dt.datetime.fromtimestamp(float(entry["at"]), tz=dt.UTC), "kept": kept})
+    return shown
+
+
+def _remember(request: HttpRequest, token: str, summary: dict) -> None:
+    invoices = [o for o in summary.get("outputs", []) if o.get("kind") == "invoices"]
+    entry = {
+        "token": token,
+        "at": time.time(),
+        "files": [i.get("file", "") for i in summary.get("inputs", [])],
+        "exit_code": summary.get("exit_code"),
+        "invoices": sum(int(o.get("invoices", 0)) for o in invoices),
+        "total_inc": summary.get("totals", {}).get("output", {}).get("total_inc", "0"),
+        "errors": summary.get("errors", 0),
+        "warnings": summary.get("warnings", 0),
+    }
+    entries = [{k: v for k, v in e.items() if k not in ("when", "kept")} for e in history(request)]
+    path = _history_file(request)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps([entry, *entries][:HISTORY_MAX]), encoding="utf-8")
+    partial.replace(path)
 
 
 def _result_dir(request: HttpRequest, token: str) -> Path:
@@ -108,9 +155,9 @@ def upload(request: HttpRequest) -> HttpResponse:
                 for name in summary.files:
                     if (out / name).is_file():
                         zf.write(out / name, arcname=name)
-        (keep / "summary.json").write_text(
-            json.dumps(summary.as_dict(), ensure_ascii=False), encoding="utf-8"
-        )
+        shown = summary.as_dict()
+        (keep / "summary.json").write_text(json.dumps(shown, ensure_ascii=False), encoding="utf-8")
+        _remember(request, token, shown)
         return redirect("convert:result", token=token)
     return render(
         request,
@@ -119,6 +166,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             "form": form,
             "relation_columns": RELATION_COLUMNS,
             "invoice_columns": INVOICE_COLUMNS,
+            "history": history(request),
         },
     )
 

@@ -34,6 +34,8 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from ..simfaults import RandomFaults
+
 __all__ = ["AcumulusSimulator", "BookedInvoice"]
 
 _PATH = re.compile(r"/(stable|dev)/([a-z_]+/[a-z_]+)\.php$")
@@ -236,7 +238,8 @@ class AcumulusSimulator:
     Knobs: ``latency`` (seconds added to every request), ``fail_next(status, times, retry_after)``
     (answer without processing, like a load balancer), ``accept_then_fail_next(status)`` (book the
     next invoice, then answer a gateway error: the "accepted but never heard" case),
-    ``malform_next(kind)`` (process, then send an unreadable body), ``trial`` / ``trial_cap``
+    ``malform_next(kind)`` (process, then send an unreadable body), ``random_faults(rate)`` (a share
+    of all requests fail at random: 5xx, 429, timeouts, drips, dropped connections), ``trial`` / ``trial_cap``
     (the 41st invoice_add of a trial account is refused), ``role_id``, ``rate_limit`` ``(count,
     seconds)``: invoice_add calls beyond ``count`` in a rolling window answer 429 with Retry-After on
     ``clock`` (epoch seconds; inject a simulated one) — Acumulus publishes no limit, this stands in
@@ -303,6 +306,7 @@ class AcumulusSimulator:
         self._fail: list[tuple[int, float | None]] = []
         self._accept_fail: list[int] = []
         self._malform: list[str] = []
+        self._random: RandomFaults | None = None
         self.wsgi: Callable[..., Iterable[bytes]] = self._app
         self._handlers: dict[str, Callable[[Any, _Reply], None]] = {
             "invoices/invoice_add": self._invoice_add,
@@ -343,11 +347,20 @@ class AcumulusSimulator:
         with self._lock:
             self._malform.extend([kind] * times)
 
+    def random_faults(self, rate: float | None = 0.2, **options: Any) -> RandomFaults | None:
+        """From now on fail ``rate`` of all requests in a random mode (5xx, 429, timeouts, drips,
+        dropped connections; see ``connectors.simfaults``); ``None`` or 0 turns it off. Returns the
+        injector (its ``injected`` counts what was done)."""
+        with self._lock:
+            self._random = RandomFaults(rate, **options) if rate else None
+            return self._random
+
     def reset_faults(self) -> None:
         with self._lock:
             self._fail.clear()
             self._accept_fail.clear()
             self._malform.clear()
+            self._random = None
 
     def entries_with_description_containing(self, text: str) -> list[BookedInvoice]:
         """Booked, not deleted entries whose description contains ``text`` (for test assertions)."""
@@ -363,6 +376,8 @@ class AcumulusSimulator:
         """Answers ``latency`` seconds after the request arrived (its own work included)."""
         arrived = time.monotonic()
         try:
+            if self._random is not None:
+                return self._random(environ, start_response, self._answer)
             return self._answer(environ, start_response)
         finally:
             if self.latency:

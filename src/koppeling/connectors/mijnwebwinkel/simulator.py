@@ -15,7 +15,8 @@ Usage::
 
 Knobs: ``latency`` (seconds slept per request), ``fail_next(status, times, retry_after, body)``,
 ``malform_next(kind)`` (``not_json``, ``truncated``, ``wrong_shape``, ``empty_body``,
-``bad_record``), ``revoke_token()`` / ``rotate_token()``, ``rate_limit=(requests, seconds)``,
+``bad_record``), ``random_faults(rate)`` (a share of all requests fail at random: 5xx, 429,
+timeouts, drips, dropped connections), ``revoke_token()`` / ``rotate_token()``, ``rate_limit=(requests, seconds)``,
 ``request_count`` and ``requests_by_path``.
 """
 
@@ -36,6 +37,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
+
+from ..simfaults import RandomFaults
 
 __all__ = ["DEFAULT_STATUSES", "MALFORM_KINDS", "MijnwebwinkelSimulator"]
 
@@ -348,6 +351,7 @@ class MijnwebwinkelSimulator:
         self._query_cache: dict[tuple, list[_Entry]] = {}
         self._faults: deque[tuple[int, Any, Any]] = deque()
         self._malform: deque[str] = deque()
+        self._random: RandomFaults | None = None
         self._window: deque[float] = deque()
         self._next_number = 1001
         self.request_count = 0
@@ -376,6 +380,14 @@ class MijnwebwinkelSimulator:
             raise ValueError(f"unknown malformation {kind!r}; known: {', '.join(sorted(MALFORM_KINDS))}")
         with self._lock:
             self._malform.append(kind)
+
+    def random_faults(self, rate: float | None = 0.2, **options: Any) -> RandomFaults | None:
+        """From now on fail ``rate`` of all requests in a random mode (5xx, 429, timeouts, drips,
+        dropped connections; see ``connectors.simfaults``); ``None`` or 0 turns it off. Returns the
+        injector (its ``injected`` counts what was done)."""
+        with self._lock:
+            self._random = RandomFaults(rate, **options) if rate else None
+            return self._random
 
     def revoke_token(self) -> None:
         """The merchant deletes the store token: every store-scoped call now answers 401."""
@@ -678,11 +690,13 @@ class MijnwebwinkelSimulator:
 
     # ------------------------------------------------------------ WSGI
 
-    def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """The WSGI entry point (``httpx.WSGITransport(app=sim.wsgi)``); answers ``latency`` seconds
         after the request arrived, its own work included."""
         arrived = time.monotonic()
         try:
+            if self._random is not None:
+                return self._random(environ, start_response, self._answer)
             return self._answer(environ, start_response)
         finally:
             if self.latency:

@@ -31,7 +31,19 @@ from .textfile import Detected, detect_encoding, open_text, sniff_delimiter
 FIELDS = tuple(names.PARTY_SYNONYMS)
 NAME_FIELDS = ("company", "last_name", "first_name", "full_name")
 
-csv.field_size_limit(1 << 20)
+FIELD_LIMIT = 1 << 20  # 1 MiB: a longer value is a located error, not a crash
+csv.field_size_limit(FIELD_LIMIT)
+
+
+def _rows(reader) -> Iterator[list[str] | None]:
+    """The reader's rows; ``None`` for a row the csv module refused (a value over ``FIELD_LIMIT``)."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield None
 
 
 @dataclass(slots=True)
@@ -109,7 +121,11 @@ class CustomerReader:
         self._reader = csv.reader(self._text, delimiter=self.delimiter, quotechar='"', doublequote=True)
         header: list[str] | None = None
         self.header_line = 0
-        for row in self._reader:
+        for row in _rows(self._reader):
+            if row is None:
+                raise UnusableInput(
+                    label, "the header line has a value over 1 MiB", line=self._reader.line_num
+                )
             if any(cell.strip() for cell in row):
                 header = row
                 self.header_line = self._reader.line_num
@@ -161,9 +177,15 @@ class CustomerReader:
         reader = self._reader
         previous = self.header_line
         # the header was consumed by the constructor's reader; continue with the same reader
-        for row in reader:
+        for row in _rows(reader):
             first_line = previous + 1
             previous = reader.line_num
+            if row is None:
+                reason = f"a value is longer than {FIELD_LIMIT} characters (1 MiB); the row is skipped"
+                yield CustomerRow(
+                    first_line, None, [Issue(label, first_line, f"row {first_line}", "row", "", reason)]
+                )
+                continue
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != width:

@@ -1,6 +1,34 @@
-"""Overview, Rapportage, Fouten, Review, activity log, migration, where-is-my-order (issue 12)."""
+"""Overview, Rapportage, Fouten, Review, activity log, migration, where-is-my-order (issue 12).
 
-from django.urls import path  # noqa: F401
+Included at the site root with the namespace ``pages``. Every view is scoped to the signed-in
+user's organisations (``web.access``); ``tests/web/test_scoping.py`` walks this list, so a new page
+is checked for another organisation's access without anyone remembering to.
+"""
+
+from django.urls import path
+
+from . import activity, digest, failures, migration, overview, report, review, where  # noqa: F401
 
 app_name = "pages"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", overview.overview, name="overview"),
+    path("rapportage/", report.report, name="report"),
+    path("rapportage/export.csv", report.export_csv, name="report_csv"),
+    path("rapportage/export.xlsx", report.export_xlsx, name="report_xlsx"),
+    path("fouten/", failures.failures, name="failures"),
+    path("fouten/verwerk/", failures.retry_selected, name="failures_retry"),
+    path("fouten/<int:pk>/", failures.failure_row, name="failure_row"),
+    path("fouten/<int:pk>/verwerk/", failures.retry, name="failure_retry"),
+    path("fouten/<int:pk>/negeren/", failures.ignore, name="failure_ignore"),
+    path("fouten/<int:pk>/terugzetten/", failures.unignore, name="failure_unignore"),
+    path("review/", review.review, name="review"),
+    path("review/<int:pk>/geboekt/", review.mark, name="review_booked"),
+    path("review/<int:pk>/opnieuw/", review.push_again, name="review_push"),
+    path("activiteit/", activity.activity, name="activity"),
+    path("migratie/", migration.migration, name="migration"),
+    path("migratie/start/", migration.start_backfill, name="migration_start"),
+    path("migratie/<int:pk>/", migration.progress, name="migration_progress"),
+    path("migratie/<int:pk>/<str:action>/", migration.backfill_action, name="migration_action"),
+    path("waar-is-mijn-bestelling/", where.where, name="where"),
+]

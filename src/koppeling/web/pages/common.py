@@ -1,0 +1,128 @@
+"""What every dashboard page shares: who may act where, paging, the htmx question, filters.
+
+Scoping lives in ``web.access`` (one rule, one place); this module only adds what pages need on
+top of it: the organisations in which the user may *act* (a bookkeeper can be read-only in one
+client and a member in another), a pager that does not count twice, and small parsers that turn a
+bad query parameter into "no filter" instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, QueryDict
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from koppeling.sync.models import Membership, Role
+
+from ..access import RANK
+
+PAGE_SIZE = 50
+#: a page number past this is refused (OFFSET that deep is a scan, and no person pages that far)
+MAX_PAGE = 2000
+
+
+def acting_organisations(user) -> frozenset[int]:
+    """Organisations where ``user`` may press buttons (member or owner), for per-row decisions."""
+    if not user.is_authenticated:
+        return frozenset()
+    roles = Membership.objects.filter(user=user).values_list("organisation_id", "role")
+    return frozenset(org for org, role in roles if RANK[Role(role)] >= RANK[Role.MEMBER])
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def user_label(request: HttpRequest) -> str:
+    return request.user.get_username()
+
+
+@dataclass
+class Pager:
+    """One page of ``count`` rows; ``page`` is 1-based and clamped to what exists."""
+
+    page: int
+    count: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_row(self) -> int:
+        return self.offset + 1 if self.count else 0
+
+    @property
+    def last_row(self) -> int:
+        return min(self.offset + self.size, self.count)
+
+
+def pager(request: HttpRequest, count: int, size: int = PAGE_SIZE) -> Pager:
+    wanted = parse_int(request.GET.get("page")) or 1
+    page = Pager(1, count, size)
+    return Pager(max(1, min(wanted, page.pages, MAX_PAGE)), count, size)
+
+
+def parse_int(value: str | None) -> int | None:
+    try:
+        return int(str(value).strip()) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value).strip()) if value else None
+    except ValueError:
+        return None
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight of ``day`` in the site's time zone, as an aware datetime."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def query_without(params: QueryDict, *drop: str) -> str:
+    """The current filters as a query string, without ``drop`` (e.g. the page number)."""
+    kept = [(k, v) for k, values in params.lists() if k not in drop for v in values if v != ""]
+    return urlencode(kept)
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "") or request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def system_label(system: str) -> str:
+    """A system's own name ("Acumulus"), from its connector; the id when none is registered."""
+    from koppeling.connectors.registry import connector_class
+
+    try:
+        return str(connector_class(system).label)
+    except (KeyError, LookupError, ValueError, AttributeError):
+        return system.capitalize()
