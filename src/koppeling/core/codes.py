@@ -27,6 +27,7 @@ class RuleCode(StrEnum):
     VAT_RATE_UNKNOWN_OSS = "vat_rate_unknown_oss"  # neither a seller's nor a customer country's rate
     VAT_RATE_MISSING = "vat_rate_missing"  # no rate and a single amount
     VAT_RATE_MISSING_NO_PRODUCT = "vat_rate_missing_no_product"  # shipping/fee/discount, no products
+    SHIPPING_WITHOUT_VAT = "shipping_without_vat"  # shipping/fee at 0 % beside taxed goods
     VAT_RATE_MISSING_MIXED_DISCOUNT = "vat_rate_missing_mixed_discount"  # discount over several rates
     VAT_DATA_MISSING = "vat_data_missing"
     VAT_REGIME_CONFLICT = "vat_regime_conflict"

@@ -328,7 +328,10 @@ def apply_regime(
 
 
 def _check_domestic(works: list[Work], seller: str, on: dt.date) -> list[Outcome]:
-    """Domestic rates: a rate the seller's country no longer has is refused, an unknown one warned."""
+    """Domestic rates: a rate the seller's country no longer has is refused, an unknown one warned;
+    shipping or payment costs at 0 % beside taxed goods are refused (an ancillary cost shares the
+    VAT of the supply it goes with: Art. 78(b) VAT Directive, Belastingdienst "bijkomende kosten")."""
+    _check_ancillary(works)
     warnings: list[Outcome] = []
     known = vat.known_rates(seller, on)
     for work in works:
@@ -343,6 +346,16 @@ def _check_domestic(works: list[Work], seller: str, on: dt.date) -> list[Outcome
             )
         warnings.append(Outcome(WarningCode.RATE_NOT_SELLER_RATE, {**params, "seller": seller}))
     return warnings
+
+
+def _check_ancillary(works: list[Work]) -> None:
+    goods = sorted({w.rate for w in works if w.line.kind == LineKind.PRODUCT and w.rate}, reverse=True)
+    if not goods:
+        return
+    for work in works:
+        if work.line.kind in _FEES and work.rate == 0 and not work.is_zero and work.source == "exact":
+            params = {**work.facts, "kind": work.line.kind.value, "rates": rate_text(goods)}
+            raise RuleError(RuleCode.SHIPPING_WITHOUT_VAT, params, field=work.field)
 
 
 def _oss_rates(

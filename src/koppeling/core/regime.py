@@ -310,7 +310,8 @@ def _eu_sale(sale: _Sale) -> RegimeDecision:
         if sale.strict_icp:
             raise RuleError(RuleCode.ICP_VAT_NUMBER_MISSING, {"country": dest}, field="customer.vat_number")
         fallback = Outcome(RegimeCode.BUSINESS_WITHOUT_VAT_NUMBER, {"country": dest})
-        return _consumer_sale(sale, fallback, None, unproven=Outcome(RuleCode.ICP_VAT_NUMBER_MISSING))
+        unproven = Outcome(RuleCode.ICP_VAT_NUMBER_MISSING, {"country": dest})
+        return _consumer_sale(sale, fallback, None, unproven=unproven)
     valid, problem = check_vat_number(number, dest)
     if not valid:
         assert problem is not None

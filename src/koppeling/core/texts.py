@@ -30,6 +30,7 @@ PARAMS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
         RuleCode.VAT_RATE_UNKNOWN_OSS: (*_LINE, "rate", "seller", "country", "date"),
         RuleCode.VAT_RATE_MISSING: _LINE,
         RuleCode.VAT_RATE_MISSING_NO_PRODUCT: (*_LINE, "kind"),
+        RuleCode.SHIPPING_WITHOUT_VAT: (*_LINE, "kind", "rates"),
         RuleCode.VAT_RATE_MISSING_MIXED_DISCOUNT: (*_LINE, "rates"),
         RuleCode.VAT_DATA_MISSING: ("country", "date", "category"),
         RuleCode.VAT_REGIME_CONFLICT: ("rates", "regime", "reason", "country", "seller"),
@@ -192,6 +193,15 @@ register(
                 "line %(line)s (%(description)s) has no VAT rate and there is no product line to take it from"
             ),
             gettext_noop("set the VAT rate for %(kind)s in the shop"),
+        ),
+        RuleCode.SHIPPING_WITHOUT_VAT: (
+            gettext_noop(
+                "line %(line)s (%(description)s): no VAT on the %(kind)s line, while the goods are at "
+                "%(rates)s; shipping and payment costs follow the VAT of the goods they go with"
+            ),
+            gettext_noop(
+                "set a VAT rate for shipping (and payment costs) in the shop's settings, then press Verwerk"
+            ),
         ),
         RuleCode.VAT_RATE_MISSING_MIXED_DISCOUNT: (
             gettext_noop(
