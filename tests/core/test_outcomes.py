@@ -127,6 +127,11 @@ SCENARIOS: dict[str, Callable[[], list[Outcome]]] = {
         )
     ),
     "one amount, no rate": lambda: _error(lambda: order_to_invoice(_order(_product("1.21"), total="1.21"))),
+    "shipping at 0% beside taxed goods": lambda: _error(
+        lambda: order_to_invoice(
+            _order(_product("12.10", 21), _line(LineKind.SHIPPING, "5.00", 0), total="17.10")
+        )
+    ),
     "shipping, no product": lambda: _error(
         lambda: order_to_invoice(_order(_line(LineKind.SHIPPING, "6.05"), total="6.05"))
     ),

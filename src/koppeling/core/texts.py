@@ -200,8 +200,7 @@ register(
                 "%(rates)s; shipping and payment costs follow the VAT of the goods they go with"
             ),
             gettext_noop(
-                "set a VAT rate for shipping (and payment costs) in the shop's Configuratie, then press "
-                "Verwerk"
+                "set a VAT rate for shipping (and payment costs) in the shop's settings, then press Verwerk"
             ),
         ),
         RuleCode.VAT_RATE_MISSING_MIXED_DISCOUNT: (

@@ -128,6 +128,30 @@ class WrongEncoding(Exception):
         self.message = message
 
 
+def _pulled(parser: etree.XMLPullParser, stream: BinaryIO) -> Iterator[etree._Element]:
+    """Each element the parser reports, fed a chunk at a time.
+
+    Unlike ``iterparse``, a pull parser keeps the elements it completed before a syntax error
+    (newer libxml2 parses a whole chunk before reporting any): they are handed out, then the error
+    is raised, so the orders before a break are never lost."""
+    while True:
+        chunk = stream.read(STREAM_CHUNK)
+        try:
+            if chunk:
+                parser.feed(chunk)
+            else:
+                parser.close()
+        except etree.XMLSyntaxError:
+            if chunk:  # completed before the break; at the end of a cut-off file the parser
+                for _event, el in parser.read_events():  # closes open elements: not orders
+                    yield el
+            raise
+        for _event, el in parser.read_events():
+            yield el
+        if not chunk:
+            return
+
+
 def _is_encoding_error(exc: etree.XMLSyntaxError) -> bool:
     msg = (exc.msg or str(exc)).lower()
     return exc.code in (9, 81) or "encoding" in msg or "utf-8" in msg
@@ -181,6 +205,35 @@ class OrderReader:
         kind = binary_kind(head)
         if kind:
             raise UnusableInput(self.label, f"this is {kind}, not an XML orders export")
+        try:
+            tag, root = self._scan_for_order_tag(recover=False)
+        except etree.XMLSyntaxError as exc:
+            if _is_encoding_error(exc) and self.encoding is None:
+                raise WrongEncoding(exc.lineno, exc.msg) from None
+            # newer libxml2 parses a whole buffer before it reports the first element: an error in
+            # the third order then surfaces here. A forgiving look finds what an order is called;
+            # the reading proper reports the break where it is and keeps the orders before it.
+            try:
+                tag, root = self._scan_for_order_tag(recover=True)
+            except etree.XMLSyntaxError:
+                tag, root = None, None
+            if tag is None:
+                if root is None:
+                    reason = f"not an XML file ({exc.msg}); is this the Strato orders export?"
+                else:
+                    reason = f"the XML breaks off before the first complete order ({exc.msg})"
+                raise UnusableInput(self.label, reason, line=exc.lineno) from None
+        if tag is not None:
+            return tag
+        raise UnusableInput(
+            self.label,
+            f"no order elements found under <{root}> (expected <Order>, <Bestelling> or <Bestellung>); "
+            "is this the Strato orders export (Bestellingen.xml)?",
+        )
+
+    def _scan_for_order_tag(self, *, recover: bool) -> tuple[str | None, str | None]:
+        """The first order element's tag (or None) and the root's name, from the file's start."""
+        stream = self.stream
         stream.seek(0)
         seen = 0
         root = None
@@ -193,6 +246,7 @@ class OrderReader:
                 no_network=True,
                 load_dtd=False,
                 remove_comments=True,
+                recover=recover,
             ):
                 tag = el.tag
                 if not isinstance(tag, str):
@@ -201,25 +255,13 @@ class OrderReader:
                 if root is None:
                     root = local
                 if names.normalise(local) in ORDER_ELEMENT_NAMES and seen > 0:
-                    return tag
+                    return tag, root
                 seen += 1
                 if seen > PEEK_LIMIT:
                     break
-        except etree.XMLSyntaxError as exc:
-            if _is_encoding_error(exc) and self.encoding is None:
-                raise WrongEncoding(exc.lineno, exc.msg) from None
-            if root is None:
-                reason = f"not an XML file ({exc.msg}); is this the Strato orders export?"
-            else:
-                reason = f"the XML breaks off before the first complete order ({exc.msg})"
-            raise UnusableInput(self.label, reason, line=exc.lineno) from None
         finally:
             stream.seek(0)
-        raise UnusableInput(
-            self.label,
-            f"no order elements found under <{root}> (expected <Order>, <Bestelling> or <Bestellung>); "
-            "is this the Strato orders export (Bestellingen.xml)?",
-        )
+        return None, root
 
     # -- the stream ------------------------------------------------------------------------------
 
@@ -341,8 +383,7 @@ class OrderReader:
         ``skip`` orders (already read by ``_batched``) are passed over."""
         stream = self.stream
         stream.seek(0)
-        for _event, el in etree.iterparse(
-            stream,
+        parser = etree.XMLPullParser(
             events=("end",),
             tag=self.order_tag,
             encoding=self.encoding,
@@ -352,7 +393,8 @@ class OrderReader:
             remove_comments=True,
             remove_pis=True,
             remove_blank_text=blanks,
-        ):
+        )
+        for el in _pulled(parser, stream):
             if skip:
                 skip -= 1
                 el.clear(keep_tail=True)
@@ -557,6 +599,8 @@ _DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\
 SCAN_CHUNK = 1 << 20
 #: what ``_batched`` parses at a time, and the most it holds for one order
 BATCH_BYTES = 1 << 20
+#: how much of the file a streamed (pull) parse takes at a time
+STREAM_CHUNK = 64 << 10
 MAX_BATCH_BYTES = 64 << 20
 #: the start of a file ``_batched`` reads: declaration, root start tag without attributes
 _ROOT_START = re.compile(
