@@ -10,7 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.connectors.factuursturen.test_end_to_end import FLOW_SETTINGS, Clock, _link
+from tests.connectors.factuursturen.test_end_to_end import FLOW_SETTINGS, _link
 
 from koppeling.sync import backfill as backfills
 from koppeling.sync.engine import Engine
@@ -24,24 +24,6 @@ HOUR = 3600
 PER_HOUR = 60  # Factuursturen's documented limit, enforced by its simulator
 NOVEMBER = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
 ORDERS = 1000
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def books(clock):
-    from tests.connectors.factuursturen.test_end_to_end import BOOKS_URL
-
-    from koppeling.connectors import http as kh
-    from koppeling.connectors.factuursturen.simulator import FactuursturenSimulator
-
-    sim = FactuursturenSimulator(clock=clock.epoch)
-    kh.mount_wsgi(BOOKS_URL, sim.wsgi)
-    yield sim
-    kh.unmount(BOOKS_URL)
 
 
 def _shop_time(clock) -> dt.datetime:
