@@ -125,3 +125,19 @@ def link(db, seeded_shop, books_sim):
 def expired_claims(settings):
     """Claims expire at once, so a re-run can recover what a 'crashed' run left behind."""
     settings.KOPPELING = {**settings.KOPPELING, "CLAIM_TIMEOUT_SECONDS": 0}
+
+
+class Clock:
+    """One simulated clock for the runtime, its rate limiter and the simulators alike."""
+
+    def __init__(self) -> None:
+        self.moment = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+    def epoch(self) -> float:
+        return self.moment.timestamp()
+
+    def advance(self, seconds: float) -> None:
+        self.moment += dt.timedelta(seconds=seconds)

@@ -271,3 +271,22 @@ def test_the_readme_example_applies(shop_sim, books_sim):
     assert "flow shop-to-books: orders_to_invoices" in result.created
     flow = Flow.objects.get()
     assert flow.target_settings["accounts"] == {"paypal": "2", "*": "1"}
+
+
+def test_the_readme_factuursturen_example_applies(shop_sim):
+    """The second example of the README (Mijnwebwinkel -> Factuursturen) is valid as written."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    (block,) = [b for b in blocks if 'system = "factuursturen"' in b]
+    env = {"MWW_PARTNER_TOKEN": "p", "MWW_TOKEN": "t", "FS_LOGIN": "winkel", "FS_API_KEY": "k"}
+    result = apply_config(tomllib.loads(block), env=env, source="README.md")
+    assert "flow shop-to-factuursturen: orders_to_invoices" in result.created
+    flow = Flow.objects.get()
+    assert flow.target_settings["vat_rates"]["9"] == {"category": 2}
+    assert flow.settings["payment_status"] == "paid" and flow.link.target.system == "factuursturen"
+    assert flow.link.target.credentials == {"username": "winkel", "api_key": "k"}
+    assert flow.daily_at.strftime("%H:%M") == "06:00"

@@ -116,6 +116,24 @@ def test_apply_many_reports_which_rows_it_won(db, link):
     assert stored[rows[1].pk].state == RecordState.PUSHING and stored[rows[1].pk].target_id == ""
 
 
+def test_two_claims_at_the_same_moment_only_one_wins(db, link):
+    """Two workers on one clock (same microsecond) claim the same rows: the rows go to one of
+    them; the other learns it won nothing (found on PostgreSQL: both thought they had all 20)."""
+    import datetime as dt
+
+    moment = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
+    rows = [_row(link, RecordState.PENDING) for _ in range(3)]
+    first, second = uuid.uuid4(), uuid.uuid4()
+    stale = [SyncRecord.objects.get(pk=r.pk) for r in rows]  # the second worker read them as pending
+    assert ledger.apply_many(rows, Event.CLAIM, now=moment, claim_token=first) == {r.pk for r in rows}
+    assert ledger.apply_many(stale, Event.CLAIM, now=moment, claim_token=second) == set()
+    SyncRecord.objects.filter(pk=rows[1].pk).update(state=RecordState.PENDING, claim_token=None)
+    # a mixed batch: one row still claimed by the first worker, one free again
+    mixed = [stale[0], SyncRecord.objects.get(pk=rows[1].pk)]
+    assert ledger.apply_many(mixed, Event.CLAIM, now=moment, claim_token=second) == {rows[1].pk}
+    assert {r.pk for r in SyncRecord.objects.filter(claim_token=first)} == {rows[0].pk, rows[2].pk}
+
+
 def test_apply_counts_attempts_only_for_real_tries(db, link):
     token = uuid.uuid4()
     deferred = _row(link, RecordState.PUSHING, claim_token=token)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.conftest import flow_of, make_link
+from tests.conftest import Clock, flow_of, make_link
 from tests.sync.test_engine import assert_exactly_once
 
 from koppeling.sync.engine import Engine
@@ -17,22 +17,6 @@ pytestmark = pytest.mark.django_db
 
 HOUR = 3600
 LIMIT = [{"name": "invoices", "limit": 2, "period_seconds": HOUR, "applies_to": ["writes_invoices"]}]
-
-
-class Clock:
-    """A simulated clock for the runtime, its rate limiter and the simulator alike."""
-
-    def __init__(self) -> None:
-        self.moment = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
-
-    def now(self) -> dt.datetime:
-        return self.moment
-
-    def epoch(self) -> float:
-        return self.moment.timestamp()
-
-    def advance(self, seconds: float) -> None:
-        self.moment += dt.timedelta(seconds=seconds)
 
 
 @pytest.fixture

@@ -331,16 +331,25 @@ def apply_many(
             if count == len(pks):
                 winners = set(pks)
             else:  # rare: someone else moved some of them; find which are ours now
-                winners = set(
-                    SyncRecord.objects.filter(pk__in=pks, state=action.to, updated_at=now).values_list(
-                        "pk", flat=True
-                    )
-                )
+                winners = set(_ours(pks, action, fields, now).values_list("pk", flat=True))
             won |= winners
             for record in group:
                 if record.pk in winners:
                     _refresh_in_memory(record, {**fields, **(per_record or {}).get(record.pk, {})})
     return won
+
+
+def _ours(pks: list[int], action: Action, fields: Mapping[str, Any], now: dt.datetime):
+    """The rows of ``pks`` this call moved, when some were not ours to move.
+
+    A claim is known by the new token it wrote (two workers on one clock claim in the same
+    microsecond: the time alone would make both think they won); a row that stays claimed by its
+    holder's token. Otherwise the time written tells: only the holder could move a claimed row,
+    and an unclaimed event (skip, reset) is idempotent, so a tie there does no harm."""
+    rows = SyncRecord.objects.filter(pk__in=pks, state=action.to)
+    if fields.get("claim_token") is not None:
+        return rows.filter(claim_token=fields["claim_token"])
+    return rows.filter(updated_at=now)
 
 
 def create_many(records: list[SyncRecord], events: list[Event]) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from tests.conftest import Clock
 
 from koppeling.connectors.base import ConnectionConfig
 from koppeling.connectors.factuursturen.client import FactuursturenTarget
@@ -18,6 +19,10 @@ from koppeling.core.models import Invoice, InvoiceLine, LineKind, Party, Payment
 from koppeling.core.money import round_cents
 
 BASE = "http://factuursturen.sim/api/v1"
+#: where the link-level tests mount the simulator (the connection adds /api/v1)
+BOOKS_URL = "http://factuursturen.sim"
+
+__all__ = ["BOOKS_URL", "Clock"]
 NOON = 1_767_268_800.0  # 2026-01-01 12:00:00 UTC
 
 #: the simulator's account: rates 21, 9 and 0; category 1 "Omzet webwinkel" (8000), 2 (8100)

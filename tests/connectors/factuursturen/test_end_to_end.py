@@ -10,9 +10,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from tests.connectors.factuursturen.fs_helpers import BOOKS_URL
 
-from koppeling.connectors import http as kh
-from koppeling.connectors.factuursturen.simulator import FactuursturenSimulator
 from koppeling.sync.engine import Engine
 from koppeling.sync.models import (
     ActivityEvent,
@@ -31,7 +30,6 @@ from koppeling.sync.runner import FlowRunner
 pytestmark = pytest.mark.django_db
 
 SHOP_URL = "http://mijnwebwinkel.sim"  # where the root conftest mounts ``shop_sim``
-BOOKS_URL = "http://factuursturen.sim"
 HOUR = 3600
 FLOW_SETTINGS = {
     "version": 2,
@@ -46,35 +44,6 @@ TARGET_SETTINGS = {
     "vat_rates": {"21": {"category": 1}, "9": {"category": 1}, "0": {"category": 1}},
     "mixed_categories": "largest",
 }
-
-
-class Clock:
-    """One simulated clock for the runtime, its rate limiter and the Factuursturen simulator."""
-
-    def __init__(self) -> None:
-        self.moment = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
-
-    def now(self) -> dt.datetime:
-        return self.moment
-
-    def epoch(self) -> float:
-        return self.moment.timestamp()
-
-    def advance(self, seconds: float) -> None:
-        self.moment += dt.timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def books(clock: Clock):
-    sim = FactuursturenSimulator(clock=clock.epoch)
-    kh.mount_wsgi(BOOKS_URL, sim.wsgi)
-    yield sim
-    kh.unmount(BOOKS_URL)
 
 
 @pytest.fixture

@@ -9,29 +9,14 @@ from decimal import Decimal
 
 import pytest
 from django.utils import translation
-from tests.connectors.factuursturen.test_end_to_end import BOOKS_URL, Clock, _link
+from tests.connectors.factuursturen.test_end_to_end import _link
 
-from koppeling.connectors import http as kh
-from koppeling.connectors.factuursturen.simulator import FactuursturenSimulator
 from koppeling.sync.engine import Engine
 from koppeling.sync.models import Flow, RecordState, SyncRecord
 from koppeling.sync.outcomes import render
 from koppeling.sync.review import retry_record
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def books(clock):
-    sim = FactuursturenSimulator(clock=clock.epoch)
-    kh.mount_wsgi(BOOKS_URL, sim.wsgi)
-    yield sim
-    kh.unmount(BOOKS_URL)
 
 
 @pytest.fixture
