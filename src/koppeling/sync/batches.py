@@ -45,6 +45,7 @@ from .models import (
     SyncRecord,
 )
 from .outcomes import SyncCode
+from .privacy import forget_contents, is_minimal
 from .pushing import DEFAULT_HOLD_SECONDS, Pusher, Stop, _InFlight, _ms_since
 from .runstate import FlowRun, SimulatedCrash
 from .workers import worker_id
@@ -238,6 +239,8 @@ class BatchPusher(Pusher):
             run.checkpoint("inside_ledger_update")
             params = {"reference": row.reference, "count": len(members_won), "system": self.target.label}
             ActivityEvent.objects.bulk_create([run.info(SyncCode.BATCH_DELIVERED, params, row)])
+            if won and is_minimal(run.context.settings, self.target):  # nothing to read back from a file
+                forget_contents([row.pk, *members_won])
         if won:
             run.report.pushed += len(members_won)
             run.report.pushed_ids.extend(members_won)

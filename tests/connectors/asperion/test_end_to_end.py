@@ -170,6 +170,50 @@ def test_engine_day_of_500_orders_imports_into_asperion_without_loss(shop, books
     shop.assert_read_only()
 
 
+def _personal(order: dict) -> set[str]:
+    """What names a person or tells the order's contents: e-mail, names, street, company."""
+    values = {order.get("email"), order.get("firstname"), order.get("lastname"), order.get("companyName")}
+    values |= {order.get("addressBillingStreet"), order.get("addressShippingStreet")}
+    return {str(v) for v in values if v and len(str(v)) > 3}
+
+
+def test_minimal_privacy_keeps_only_number_date_and_batch_after_delivery(shop, books, clock):
+    """Seed 002: "data in flight only". After the day's file, the ledger, its attempts and the
+    activity log hold no customer data and no order contents; the number, the date and the batch
+    stay for the audit."""
+    from django.core import serializers
+
+    from koppeling.sync.models import ActivityEvent, SyncAttempt
+
+    eligible, icp = _a_day_of_orders(shop, 300)
+    flow = _flow(shop, books)  # Asperion's default: minimal
+    clock.now = DELIVERY
+    report = _run(flow, clock)
+    assert report.pushed == len(eligible) + len(icp)
+    members = SyncRecord.objects.filter(flow=flow, object_type="order", state=RecordState.PUSHED)
+    assert members.count() == report.pushed
+    for record in members:
+        assert (record.params, record.warnings, record.sent, record.reconcile) == ({}, [], {}, {})
+        assert record.amount_inc is None
+        assert record.source_number and record.order_date and record.batch_id
+    # no trace of a customer anywhere in what the database keeps of these orders
+    kept = serializers.serialize(
+        "json",
+        [
+            *SyncRecord.objects.filter(flow=flow),
+            *SyncAttempt.objects.filter(record__flow=flow),
+            *ActivityEvent.objects.filter(flow=flow),
+        ],
+    )
+    delivered = [shop.order(oid) for oid in [*eligible, *icp]]
+    leaks = sorted({value for order in delivered for value in _personal(order) if value in kept})
+    assert leaks == []
+    assert sum(len(_personal(order)) for order in delivered) > 100  # the check looked for something
+    # and the activity log still says what happened, in codes with the parameters that name no one
+    (delivered_event,) = ActivityEvent.objects.filter(flow=flow, code="batch_delivered")
+    assert delivered_event.params["count"] == report.pushed and delivered_event.params["reference"]
+
+
 def test_engine_second_run_and_next_day_sweep_add_nothing(shop, books, clock):
     # given the day's batch delivered and imported
     _eligible, _icp = _a_day_of_orders(shop, 500)
