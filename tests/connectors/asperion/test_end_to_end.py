@@ -234,6 +234,45 @@ def test_engine_second_run_and_next_day_sweep_add_nothing(shop, books, clock):
     shop.assert_read_only()
 
 
+def test_migration_previews_then_goes_in_one_dated_batch_per_day(shop, books, clock):
+    """Seed 002's migration: a date range, a dry run first (count, totals excl. and incl., per
+    day), then one file per order day, each delivered once, beside the link's own day."""
+    from koppeling.sync import backfill as backfills
+    from koppeling.sync.runner import FlowRunner
+
+    first = DAY - dt.timedelta(days=3)
+    shop.seed(120, seed=31, start=first, days=2.5)
+    for oid, state in shop.store.orders.items():  # every past order paid and awaiting shipment
+        if not state.fields["_vat_shifted"]:
+            shop.set_status(oid, "processing_awaiting_shipment", payment_status="paid", at=DAY)
+    past = _selected(shop, icp=False) + _selected(shop, icp=True)  # (ICP ones: VIES confirms)
+    flow = _flow(shop, books, from_date=DAY.date().isoformat())
+    clock.now = DELIVERY
+    assert _run(flow, clock).pushed == 0  # before the link's start: the daily flow leaves them
+    span = (first.date(), (DAY - dt.timedelta(days=1)).date())
+    with FlowRunner(flow, now=clock) as runner:
+        preview = backfills.preview(runner, *span)
+    wanted = [shop.order(oid) for oid in past]
+    assert preview.eligible == len(wanted) > 50
+    assert preview.totals == {"EUR": sum(Decimal(str(o["priceIncl"])) for o in wanted)}
+    assert preview.totals_ex == {"EUR": sum(Decimal(str(o["priceExcl"])) for o in wanted)}
+    assert len(preview.per_day) == 3 and sum(preview.per_day.values()) == len(wanted)
+    assert not SyncRecord.objects.filter(flow=flow, backfill__isnull=False).exists()  # a dry run
+    backfills.start(flow, *span, expected=preview)
+    report = _run(flow, clock)
+    again = _run(flow, clock)
+    # one dated batch (file) per order day, each holding that day's orders, nothing twice
+    batches = SyncRecord.objects.filter(flow=flow, object_type="batch", state=RecordState.PUSHED)
+    assert report.pushed == len(wanted) and again.pushed == 0
+    assert sorted(b.reference.split("/")[1][:10] for b in batches) == sorted(
+        d.isoformat() for d in preview.per_day
+    )
+    for batch in batches:
+        members = SyncRecord.objects.filter(batch=batch)
+        assert {m.order_date.isoformat() for m in members} == {batch.reference.split("/")[1][:10]}
+    assert len(books.files) == 3
+
+
 def test_engine_fetch_over_the_published_limit_progresses_run_by_run(shop, books, clock):
     # given 400 changed orders and the published 300 calls per 5 minutes (no account limits)
     shop.seed(400, seed=9, start=DAY - dt.timedelta(days=5), days=1)
