@@ -131,7 +131,8 @@ def _print_preview(console: Any, preview: Any) -> None:
         numbers = f", numbers {preview.from_number or ''}-{preview.to_number or ''}"
     console.print(f"[bold]Backfill preview[/] {preview.start} to {preview.end}{numbers}:")
     totals = ", ".join(f"{amount} {currency}" for currency, amount in preview.totals_as_text().items()) or "—"
-    console.print(f"  {preview.eligible} orders would be booked, total {totals}")
+    excl = ", ".join(f"{amount} {c}" for c, amount in preview.totals_as_text(excl=True).items()) or "—"
+    console.print(f"  {preview.eligible} orders would be booked, total {totals} incl. VAT ({excl} excl.)")
     for state, count in sorted(preview.already_known.items()):
         console.print(f"  {count} already in the ledger as {state} (not touched: never booked twice)")
     from koppeling.sync.models import ReasonCode

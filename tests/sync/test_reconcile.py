@@ -83,3 +83,23 @@ def test_a_tolerance_lets_small_differences_pass(db, seeded_shop, books_sim):
     Engine(link).run()
     _reconcile(link)
     assert not SyncRecord.objects.filter(link=link, reconcile_status=ReconcileStatus.MISMATCH).exists()
+
+
+def test_minimal_privacy_forgets_the_contents_once_read_back(
+    link, books_sim, shop_sim, immediate, django_capture_on_commit_callbacks
+):
+    """A flow in minimal privacy mode (seed 002's promise, any target): read back first, then
+    only number, date and the target's ids stay — and a mismatch is still visible."""
+    flow = flow_of(link)
+    flow.settings = {**flow.settings, "privacy": "minimal"}
+    flow.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        report = Engine(link).run()
+    pushed = SyncRecord.objects.filter(link=link, state="pushed")
+    assert report.pushed == pushed.count() > 0
+    assert not pushed.filter(reconcile_status=ReconcileStatus.NONE).exists()  # read back before
+    emails = {shop_sim.order(int(r.source_id))["debtor"]["email"] for r in pushed}
+    for record in pushed:
+        assert (record.sent, record.warnings, record.params, record.amount_inc) == ({}, [], {}, None)
+        assert record.target_id and record.source_number and record.order_date
+        assert not any(email in str(record.reconcile) for email in emails)

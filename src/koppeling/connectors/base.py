@@ -231,6 +231,9 @@ class Connector(abc.ABC):
     #: currencies it books invoices in (``"*"``: any, in the order's own); an order in another
     #: currency is converted to euros by core at the ECB rate of its date
     booking_currencies: ClassVar[tuple[str, ...]] = ("EUR",)
+    #: what the ledger keeps after delivery unless the flow says otherwise: "standard" (the
+    #: contents sent, for read-back and the dashboard) or "minimal" (number, date, batch only)
+    default_privacy: ClassVar[str] = "standard"
     #: pydantic model of this system's per-flow target settings (None: it needs none)
     settings_model: ClassVar[type[BaseModel] | None] = None
     #: total deadline of one call (connect, send, whole answer) and the largest answer accepted

@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 #: the kinds of flow a backfill applies to (documents made from orders)
-ORDER_KINDS = ("orders_to_invoices", "credit_orders_to_notes")
+ORDER_KINDS = ("orders_to_invoices", "credit_orders_to_notes", "orders_to_batch")
 
 
 class BackfillError(ValueError):
@@ -85,14 +85,18 @@ class BackfillPreview:
     #: orders the conditions leave out (status, payment method, …), by reason code
     skipped: Counter[str] = field(default_factory=Counter)
     unreadable: int = 0
+    #: incl. VAT per currency, as the customers paid
     totals: dict[str, Decimal] = field(default_factory=dict)
+    #: excl. VAT per currency, where every order of it states its VAT (else the currency is absent)
+    totals_ex: dict[str, Decimal] = field(default_factory=dict)
     per_day: dict[dt.date, int] = field(default_factory=dict)
     #: daily orders waiting that go first
     ahead: int = 0
     eta: dt.datetime | None = None
 
-    def totals_as_text(self) -> dict[str, str]:
-        return {currency: f"{amount:.2f}" for currency, amount in sorted(self.totals.items())}
+    def totals_as_text(self, *, excl: bool = False) -> dict[str, str]:
+        totals = self.totals_ex if excl else self.totals
+        return {currency: f"{amount:.2f}" for currency, amount in sorted(totals.items())}
 
 
 @dataclass
@@ -146,6 +150,7 @@ def preview(
         .values_list("source_id", "state")
     )
     per_day: Counter[dt.date] = Counter()
+    unstated: set[str] = set()
     for fetched in runner.source.fetch_created(start, end):  # type: ignore[attr-defined]
         if not in_number_range(fetched, probe):
             continue
@@ -159,8 +164,15 @@ def preview(
             order = fetched.item
             result.eligible += 1
             result.totals[order.currency] = result.totals.get(order.currency, Decimal(0)) + order.total_inc
+            if order.total_vat is None:
+                unstated.add(order.currency)
+            else:
+                ex = order.total_inc - order.total_vat
+                result.totals_ex[order.currency] = result.totals_ex.get(order.currency, Decimal(0)) + ex
             per_day[order.date] += 1
     result.per_day = dict(sorted(per_day.items()))
+    for currency in unstated:
+        result.totals_ex.pop(currency, None)
     result.ahead = _waiting(flow, run.kind.object_type).filter(priority__gt=ledger.BACKFILL_PRIORITY).count()
     result.eta = run.limiter.eta(runner.target, run.kind.writes, result.ahead + result.eligible, run.now())
     return result

@@ -45,6 +45,7 @@ from .models import (
     SyncRecord,
 )
 from .outcomes import SyncCode
+from .privacy import forget_contents, is_minimal
 from .pushing import DEFAULT_HOLD_SECONDS, Pusher, Stop, _InFlight, _ms_since
 from .runstate import FlowRun, SimulatedCrash
 from .workers import worker_id
@@ -103,15 +104,18 @@ class BatchPusher(Pusher):
             .exclude(IN_PAUSED_BACKFILL)
             .order_by("id")
         )
-        if not members:
-            return None
-        row = self._new_batch_row()
-        SyncRecord.objects.filter(pk__in=[m.pk for m in members], state=RecordState.PENDING).update(batch=row)
-        self._deliver(row)
+        for day, group in _by_batch_day(members):
+            row = self._new_batch_row(day)
+            SyncRecord.objects.filter(pk__in=[m.pk for m in group], state=RecordState.PENDING).update(
+                batch=row
+            )
+            if self._deliver(row) is not None:
+                break
         return self.stop
 
-    def _new_batch_row(self) -> SyncRecord:
-        local_day = self.run.now().astimezone(self.tz).date().isoformat()
+    def _new_batch_row(self, day: dt.date | None = None) -> SyncRecord:
+        """Today's next batch, or (a migration's) the next batch dated ``day``."""
+        local_day = (day or self.run.now().astimezone(self.tz).date()).isoformat()
         taken = {row.source_id for row in self.batches()}
         sequence = 1
         while (reference := f"{self.run.flow.pk}/{local_day}-{sequence}") in taken:
@@ -156,7 +160,7 @@ class BatchPusher(Pusher):
         if self.stop is not None and left.exists():  # the source's limit while reading members:
             # what was read goes now; the rest forms the next batch of the day, delivered by the
             # next runs (each batch once, by its own reference)
-            left.update(batch=self._new_batch_row())
+            left.update(batch=self._new_batch_row(_day_of(row)))
         if not kept:
             ledger.apply(row, Event.RELEASE, token=token, now=self.run.now())
             return self.stop
@@ -238,6 +242,8 @@ class BatchPusher(Pusher):
             run.checkpoint("inside_ledger_update")
             params = {"reference": row.reference, "count": len(members_won), "system": self.target.label}
             ActivityEvent.objects.bulk_create([run.info(SyncCode.BATCH_DELIVERED, params, row)])
+            if won and is_minimal(run.context.settings, self.target):  # nothing to read back from a file
+                forget_contents([row.pk, *members_won])
         if won:
             run.report.pushed += len(members_won)
             run.report.pushed_ids.extend(members_won)
@@ -334,3 +340,23 @@ class BatchPusher(Pusher):
             ledger.apply_many(members, event, token=token, now=self.run.now(), **values)
         if event == Event.DEFER:
             self.run.report.deferred += len(members)
+
+
+def _by_batch_day(members: list[SyncRecord]) -> list[tuple[dt.date | None, list[SyncRecord]]]:
+    """The day's orders in today's batch; a migration's past orders in batches dated by their
+    order day (seed 002: "queued into dated batches"), oldest first, after today's."""
+    today = [m for m in members if m.backfill_id is None or m.order_date is None]
+    past: dict[dt.date, list[SyncRecord]] = {}
+    for member in members:
+        if member.backfill_id is not None and member.order_date is not None:
+            past.setdefault(member.order_date, []).append(member)
+    groups: list[tuple[dt.date | None, list[SyncRecord]]] = [(None, today)] if today else []
+    return groups + sorted(past.items())
+
+
+def _day_of(row: SyncRecord) -> dt.date | None:
+    """The day a batch row is dated (its reference is ``<flow>/<YYYY-MM-DD>-<n>``)."""
+    try:
+        return dt.date.fromisoformat(row.reference.split("/", 1)[1].rsplit("-", 1)[0])
+    except (IndexError, ValueError):
+        return None

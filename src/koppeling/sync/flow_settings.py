@@ -190,6 +190,9 @@ class OrderFlowSettings(OrderSelection):
     payment_means: str = Field("", max_length=4)
     #: a booked total may differ this much from what was sent before reconciliation reports it
     reconcile_tolerance: Decimal = Field(Decimal("0.00"), ge=0, le=100)
+    #: what stays after delivery: "standard" (contents, for read-back and the dashboard) or
+    #: "minimal" (number, date, batch); None: the target's default (sync.privacy)
+    privacy: Literal["standard", "minimal"] | None = None
     #: warning codes that hold the order for a person instead of booking it with the warning noted
     #: (e.g. "vat_regime_fallback"); Verwerk then books it as it is
     hold_on: tuple[str, ...] = ()

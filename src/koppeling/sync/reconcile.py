@@ -23,6 +23,7 @@ from koppeling.connectors.errors import ConnectorError, NotFound
 from . import alerts
 from .models import AlertKind, ReconcileStatus, SyncRecord
 from .outcomes import SyncCode
+from .privacy import forget_contents, is_minimal
 from .runstate import FlowRun
 
 __all__ = ["compare", "reconcile_records"]
@@ -131,6 +132,8 @@ def reconcile_records(run: FlowRun, record_ids: list[int]) -> dict[str, int]:
             first_mismatch = first_mismatch or (record, result[0])
         else:
             counts["ok"] += 1
+    if is_minimal(run.context.settings, run.target):  # read back: now only number and date stay
+        forget_contents(record_ids)
     if first_mismatch is not None:
         record, problem = first_mismatch
         open_mismatches = SyncRecord.objects.filter(

@@ -170,6 +170,50 @@ def test_engine_day_of_500_orders_imports_into_asperion_without_loss(shop, books
     shop.assert_read_only()
 
 
+def _personal(order: dict) -> set[str]:
+    """What names a person or tells the order's contents: e-mail, names, street, company."""
+    values = {order.get("email"), order.get("firstname"), order.get("lastname"), order.get("companyName")}
+    values |= {order.get("addressBillingStreet"), order.get("addressShippingStreet")}
+    return {str(v) for v in values if v and len(str(v)) > 3}
+
+
+def test_minimal_privacy_keeps_only_number_date_and_batch_after_delivery(shop, books, clock):
+    """Seed 002: "data in flight only". After the day's file, the ledger, its attempts and the
+    activity log hold no customer data and no order contents; the number, the date and the batch
+    stay for the audit."""
+    from django.core import serializers
+
+    from koppeling.sync.models import ActivityEvent, SyncAttempt
+
+    eligible, icp = _a_day_of_orders(shop, 300)
+    flow = _flow(shop, books)  # Asperion's default: minimal
+    clock.now = DELIVERY
+    report = _run(flow, clock)
+    assert report.pushed == len(eligible) + len(icp)
+    members = SyncRecord.objects.filter(flow=flow, object_type="order", state=RecordState.PUSHED)
+    assert members.count() == report.pushed
+    for record in members:
+        assert (record.params, record.warnings, record.sent, record.reconcile) == ({}, [], {}, {})
+        assert record.amount_inc is None
+        assert record.source_number and record.order_date and record.batch_id
+    # no trace of a customer anywhere in what the database keeps of these orders
+    kept = serializers.serialize(
+        "json",
+        [
+            *SyncRecord.objects.filter(flow=flow),
+            *SyncAttempt.objects.filter(record__flow=flow),
+            *ActivityEvent.objects.filter(flow=flow),
+        ],
+    )
+    delivered = [shop.order(oid) for oid in [*eligible, *icp]]
+    leaks = sorted({value for order in delivered for value in _personal(order) if value in kept})
+    assert leaks == []
+    assert sum(len(_personal(order)) for order in delivered) > 100  # the check looked for something
+    # and the activity log still says what happened, in codes with the parameters that name no one
+    (delivered_event,) = ActivityEvent.objects.filter(flow=flow, code="batch_delivered")
+    assert delivered_event.params["count"] == report.pushed and delivered_event.params["reference"]
+
+
 def test_engine_second_run_and_next_day_sweep_add_nothing(shop, books, clock):
     # given the day's batch delivered and imported
     _eligible, _icp = _a_day_of_orders(shop, 500)
@@ -188,6 +232,45 @@ def test_engine_second_run_and_next_day_sweep_add_nothing(shop, books, clock):
     assert len(books.administration().invoices) == 500 + len(_icp)
     assert SyncRecord.objects.filter(flow=flow, object_type="batch").count() == 1
     shop.assert_read_only()
+
+
+def test_migration_previews_then_goes_in_one_dated_batch_per_day(shop, books, clock):
+    """Seed 002's migration: a date range, a dry run first (count, totals excl. and incl., per
+    day), then one file per order day, each delivered once, beside the link's own day."""
+    from koppeling.sync import backfill as backfills
+    from koppeling.sync.runner import FlowRunner
+
+    first = DAY - dt.timedelta(days=3)
+    shop.seed(120, seed=31, start=first, days=2.5)
+    for oid, state in shop.store.orders.items():  # every past order paid and awaiting shipment
+        if not state.fields["_vat_shifted"]:
+            shop.set_status(oid, "processing_awaiting_shipment", payment_status="paid", at=DAY)
+    past = _selected(shop, icp=False) + _selected(shop, icp=True)  # (ICP ones: VIES confirms)
+    flow = _flow(shop, books, from_date=DAY.date().isoformat())
+    clock.now = DELIVERY
+    assert _run(flow, clock).pushed == 0  # before the link's start: the daily flow leaves them
+    span = (first.date(), (DAY - dt.timedelta(days=1)).date())
+    with FlowRunner(flow, now=clock) as runner:
+        preview = backfills.preview(runner, *span)
+    wanted = [shop.order(oid) for oid in past]
+    assert preview.eligible == len(wanted) > 50
+    assert preview.totals == {"EUR": sum(Decimal(str(o["priceIncl"])) for o in wanted)}
+    assert preview.totals_ex == {"EUR": sum(Decimal(str(o["priceExcl"])) for o in wanted)}
+    assert len(preview.per_day) == 3 and sum(preview.per_day.values()) == len(wanted)
+    assert not SyncRecord.objects.filter(flow=flow, backfill__isnull=False).exists()  # a dry run
+    backfills.start(flow, *span, expected=preview)
+    report = _run(flow, clock)
+    again = _run(flow, clock)
+    # one dated batch (file) per order day, each holding that day's orders, nothing twice
+    batches = SyncRecord.objects.filter(flow=flow, object_type="batch", state=RecordState.PUSHED)
+    assert report.pushed == len(wanted) and again.pushed == 0
+    assert sorted(b.reference.split("/")[1][:10] for b in batches) == sorted(
+        d.isoformat() for d in preview.per_day
+    )
+    for batch in batches:
+        members = SyncRecord.objects.filter(batch=batch)
+        assert {m.order_date.isoformat() for m in members} == {batch.reference.split("/")[1][:10]}
+    assert len(books.files) == 3
 
 
 def test_engine_fetch_over_the_published_limit_progresses_run_by_run(shop, books, clock):

@@ -91,6 +91,8 @@ class AsperionTarget(Connector, WritesBatches):
     findable: ClassVar[Findability] = Findability.BY_REFERENCE  # the file name follows from the reference
     #: the import books each line's excl. amount and VAT as the file states them [I; simulator does]
     totals_method: ClassVar[TotalsMethod] = TotalsMethod.AS_SENT
+    #: seed 002: "data in flight only" — after the day's file only number, date and batch stay
+    default_privacy: ClassVar[str] = "minimal"
     settings_model: ClassVar[type[BaseModel]] = AsperionSettings
     max_in_flight: ClassVar[int] = 1  # one file a day; no rate limit is published [I]
 
