@@ -1,4 +1,5 @@
-"""`koppeling demo` as a new user meets it: prints the URL and sign-in, syncs, serves the app."""
+"""`koppeling demo` as a new user meets it: prints the URL and sign-in, syncs, serves the app, and
+has a few failed orders and one to review, so Fouten, Verwerk and Review can be tried."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def test_demo_starts_syncs_and_serves(tmp_path):
         assert f"http://127.0.0.1:{port}/" in output, output
         assert "demo" in output and "koppeling-demo" in output
         assert "Second sync: pushed 0" in output
+        assert "To try: Fouten 2 " in output and "Review 1 " in output
         first = next(line for line in output.splitlines() if "pushed" in line and "fetched" in line)
         assert "pushed 0 " not in first
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
@@ -55,6 +57,13 @@ def test_demo_starts_syncs_and_serves(tmp_path):
             )
             assert page.status_code == 200
             assert "Webwinkel → Acumulus" in page.text
+            # a new user meets Fouten (each with its way out) and Review at once
+            failures = client.get("/fouten/", headers={"Accept-Language": "en"}).text
+            assert failures.count('data-state="failed"') == 2, failures
+            assert "VAT number" in failures and "99" in failures  # the missing number, the unknown account
+            assert ">Process<" in failures  # Verwerk
+            review = client.get("/review/", headers={"Accept-Language": "en"}).text
+            assert review.count('class="card review"') == 1 and "Mark as booked" in review
     finally:
         proc.terminate()
         try:

@@ -27,12 +27,64 @@ def start_simulators(orders: int, host: str = "127.0.0.1", ports: tuple[int, int
     today = dt.date.today()
     shop.seed(orders, seed=7, start=today - dt.timedelta(days=6), days=6)
     books = AcumulusSimulator(trial=False)
+    seed_problems(shop, books)
     return (
         shop,
         books,
         serve_wsgi(shop.wsgi, host=host, port=ports[0]),
         serve_wsgi(books.wsgi, host=host, port=ports[1]),
     )
+
+
+#: a payment method of the demo shop that the demo's settings book on an account Acumulus lacks
+UNKNOWN_ACCOUNT_METHOD = "afterpay"
+UNKNOWN_ACCOUNT = "99"
+
+
+#: in a shop seeded with 12 orders from seed 11: a Belgian business order at 0 % (an
+#: intra-community supply), and a Dutch consumer's paid order (no VIES check: the demo runs
+#: without the internet)
+BUSINESS_ORDER, CONSUMER_ORDER = 1001, 1006
+
+
+def _template_order(number: int) -> dict:
+    """Order ``number`` of a shop seeded with 11, as the shop's API gives it, to add again."""
+    import copy
+
+    from koppeling.connectors.mijnwebwinkel.simulator import MijnwebwinkelSimulator
+
+    template = MijnwebwinkelSimulator()
+    template.seed(12, seed=11, start=dt.date.today() - dt.timedelta(days=3), days=3)
+    record = copy.deepcopy(template.order(number))
+    for key in ("number", "uuid", "date", "time", "status_changed_date", "status_changed_time"):
+        record.pop(key, None)  # the simulator stamps them when the order is added
+    return record
+
+
+def seed_problems(shop, books) -> dict[str, int]:
+    """What a new user should meet in Fouten and Review, each with its own way out.
+
+    - an ICP sale without the customer's VAT number (fix: add it in the shop, press Verwerk);
+    - an order paid with a method the settings book on an account Acumulus does not have (fix:
+      choose the account in Configuratie, press Verwerk);
+    The third, an order Acumulus booked but whose answer was lost (the Review page), is
+    :func:`seed_review`, after the first syncs.
+    """
+    missing_vat = _template_order(BUSINESS_ORDER)
+    missing_vat["debtor"]["address"]["invoice"].pop("taxnumber", None)
+    unknown_account = _template_order(CONSUMER_ORDER)
+    unknown_account["payment"]["method_name"] = UNKNOWN_ACCOUNT_METHOD
+    return {"missing_vat": shop.add_order(missing_vat), "unknown_account": shop.add_order(unknown_account)}
+
+
+def seed_review(shop, books, link):
+    """One more order that Acumulus books but whose answer is lost: it waits in Review."""
+    from koppeling.sync.engine import Engine
+
+    shop.add_order(_template_order(CONSUMER_ORDER))
+    books.accept_then_fail_next(502)
+    with Engine(link) as engine:
+        return engine.run(kind="manual")
 
 
 @transaction.atomic
@@ -70,7 +122,14 @@ def ensure_demo_setup(shop_url: str, shop_creds: dict, books_url: str, books_cre
     flow.settings = {"version": 2, "statuses": ["3", "6", "7"], "order_prefix": "WA"}
     flow.target_settings = {
         "version": 1,
-        "accounts": {"paypal": "2", "ideal": "3", "creditcard": "3", "bancontact": "3", "*": "1"},
+        "accounts": {
+            "paypal": "2",
+            "ideal": "3",
+            "creditcard": "3",
+            "bancontact": "3",
+            UNKNOWN_ACCOUNT_METHOD: UNKNOWN_ACCOUNT,
+            "*": "1",
+        },
         "cost_centers": {"*": "1"},
     }
     flow.schedule_minutes = 60
@@ -105,6 +164,11 @@ def run_demo(*, host: str, port: int, orders: int, once: bool = False) -> int:
     with Engine(link) as engine:
         again = engine.run(kind="manual")
     console.print(f"Second sync: pushed {again.pushed} (nothing twice), API calls {again.api_calls}")
+    seed_review(shop, books, link)
+    open_failed = SyncRecord.objects.filter(link=link, state="failed").count()
+    open_review = SyncRecord.objects.filter(link=link, state="needs_review").count()
+    console.print(f"To try: Fouten {open_failed} (a missing VAT number, an unknown account)")
+    console.print(f"        Review {open_review} (booked, but the answer was lost)")
     if once:
         shop_srv.shutdown()
         books_srv.shutdown()

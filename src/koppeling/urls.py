@@ -15,6 +15,7 @@ urlpatterns = [
     path("account/", include("koppeling.web.accounts.urls", namespace="accounts")),
     path("setup/", include("koppeling.web.setup.urls", namespace="setup")),
     path("ops/", include("koppeling.web.ops.urls", namespace="ops")),
+    path("hooks/", include("koppeling.web.webhook_urls")),  # public: each flow's own secret URL
     path("", include("koppeling.web.pages.urls", namespace="pages")),
     path("", include("koppeling.web.urls")),
 ]

@@ -52,7 +52,7 @@ def test_owner_signs_in_sees_failure_and_presses_verwerk(
     page.goto(f"{live_server.url}/login/")
     page.fill("input[name=username]", "eigenaar")
     page.fill("input[name=password]", "pw-12345678")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
 
     # then the links page shows the link, its counts and the failed order with its reason
     page.wait_for_selector("#links")

@@ -9,12 +9,12 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
+from tests.web.conftest import PASSWORD, add_vat_number, icp_order
 
 from koppeling.sync.engine import Engine
 from koppeling.sync.models import ActivityEvent, RecordState, SyncRecord
 from koppeling.sync.outcomes import render
 from koppeling.sync.tasks import push_record_now
-from tests.web.conftest import PASSWORD, add_vat_number, icp_order
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

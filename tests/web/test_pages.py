@@ -10,12 +10,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
+from tests.web.conftest import PASSWORD
 
 from koppeling.sync.engine import Engine
 from koppeling.sync.models import Alert, Flow, Link, LinkStatus, RecordState, SyncRecord
 from koppeling.sync.outcomes import render
-
-from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from tests.web.conftest import PASSWORD, icp_order
 
 from koppeling.sync.engine import Engine
 from koppeling.sync.models import RecordState, SyncRecord
-from tests.web.conftest import PASSWORD, icp_order
 
 pytestmark = pytest.mark.django_db
 

@@ -8,13 +8,13 @@ from unittest import mock
 
 import pytest
 from django.urls import reverse
+from tests.web.conftest import PASSWORD
 
 from koppeling.connectors.base import Findability, PushResult
 from koppeling.connectors.errors import ConnectorError
 from koppeling.sync.models import ActivityEvent, RecordState
 from koppeling.sync.tasks import push_record_now
 from koppeling.web.pages import review
-from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -16,10 +16,10 @@ import re
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from tests.web.conftest import PASSWORD
 
 from koppeling.sync import backfill as backfills
 from koppeling.sync.models import Connection, Membership, SyncRecord
-from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

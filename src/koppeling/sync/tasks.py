@@ -168,6 +168,29 @@ def fetch_exchange_rates() -> int:
         return 0
 
 
+# -- webhooks -----------------------------------------------------------------------------------------
+
+
+@db_periodic_task(crontab(minute="*"))
+def webhook_upkeep() -> dict:
+    """Flows with webhooks: the reconciliation scan (an incremental run every 15 minutes, whatever
+    the schedule) and the watchdog (subscriptions checked, registered again, alerted); each keeps
+    its own interval (``WEBHOOK_SCAN_MINUTES``, ``WEBHOOK_WATCHDOG_MINUTES``)."""
+    from . import webhooks
+
+    scanned = webhooks.scan_due()
+    checked = webhooks.watch_due()
+    return {"scanned": len(scanned), "checked": checked}
+
+
+@db_periodic_task(crontab(hour="4", minute="37"))
+def purge_webhook_events() -> int:
+    """Received deliveries are kept as long as the activity log (the dedupe window)."""
+    from . import webhooks
+
+    return webhooks.purge_events()
+
+
 # -- reconciliation ------------------------------------------------------------------------------------
 
 
@@ -245,9 +268,11 @@ __all__ = [
     "enqueue_on_commit",
     "enqueue_reconcile",
     "purge_activity",
+    "purge_webhook_events",
     "push_record_now",
     "reconcile_task",
     "recover_everywhere",
     "sync_flow",
     "sync_link",
+    "webhook_upkeep",
 ]

@@ -90,8 +90,12 @@ def history(request: HttpRequest) -> list[dict]:
         if not isinstance(entry, dict) or float(entry.get("at", 0)) < limit:
             continue
         token = str(entry.get("token", ""))
-        kept = bool(token) and set(token) <= _TOKEN_CHARS and (_root(request) / token / "summary.json").is_file()
-        shown.append({**entry, "when": dt.datetime.fromtimestamp(float(entry["at"]), tz=dt.UTC), "kept": kept})
+        kept = (
+            bool(token) and set(token) <= _TOKEN_CHARS and (_root(request) / token / "summary.json").is_file()
+        )
+        shown.append(
+            {**entry, "when": dt.datetime.fromtimestamp(float(entry["at"]), tz=dt.UTC), "kept": kept}
+        )
     return shown
 
 

@@ -78,3 +78,46 @@ class Invitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class StartKind(models.TextChoices):
+    """Where a new link starts booking (the wizard's start point)."""
+
+    NOW = "now", _("From now on")
+    DATE = "date", _("From a date")
+    NUMBER = "number", _("From an order number")
+
+
+class LinkSetup(models.Model):
+    """How far the set-up of one link got: a link is activated only after every step.
+
+    The steps' moments are kept so a later change (new settings, another start point) asks for a
+    fresh preview before the link may be activated: the preview shown is the one that will run.
+    """
+
+    link = models.OneToOneField("sync.Link", on_delete=models.CASCADE, related_name="setup")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    #: both connections answered the live check with the credentials as stored now
+    checked_at = models.DateTimeField(null=True, blank=True)
+    flows_at = models.DateTimeField(null=True, blank=True)
+    settings_at = models.DateTimeField(null=True, blank=True)
+    start_kind = models.CharField(max_length=10, choices=StartKind.choices, default=StartKind.NOW)
+    start_at = models.DateTimeField(null=True, blank=True)
+    previewed_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"set-up of {self.link_id}"
+
+    def preview_current(self) -> bool:
+        """The preview was made after the last change of credentials, flows, settings and start."""
+        if self.previewed_at is None:
+            return False
+        moments = [self.checked_at, self.flows_at, self.settings_at, self.start_at]
+        return all(m is not None and m <= self.previewed_at for m in moments)

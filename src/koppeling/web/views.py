@@ -67,6 +67,8 @@ def link_sync(request: HttpRequest, pk: int) -> HttpResponse:
 def link_resume(request: HttpRequest, pk: int) -> HttpResponse:
     link = get_object_or_404(links_for(request.user), pk=pk)
     require(request, link.organisation_id, Role.MEMBER)
+    if link.paused_code == "link_not_activated":  # never set up to the end: finish the wizard first
+        return redirect("setup:resume", link.pk)
     alerts.resume(link, user=user_label(request))
     link_id = link.pk
     transaction.on_commit(lambda: sync_link(link_id, "manual"))

@@ -11,10 +11,9 @@ from django.core import mail
 from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from tests.web.conftest import PASSWORD, member_of
 
 from koppeling.sync.models import ActivityEvent, Membership, Organisation, Role
-
-from tests.web.conftest import PASSWORD, member_of
 
 pytestmark = pytest.mark.django_db
 

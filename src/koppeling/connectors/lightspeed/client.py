@@ -2,8 +2,10 @@
 
 Auth: HTTP Basic, API key as user and API secret as password [V]; the URL is
 ``{cluster}/{language}/{resource}.json`` with the cluster (``eu1``/``us1``) and the shop language
-(``nl``) from the connection's options. The connector only ever sends GET: the seed promises the
-merchant that the link reads the shop and changes nothing (tested against the simulator's write log).
+(``nl``) from the connection's options. The connector only ever sends GET to shop data: the seed
+promises the merchant that the link reads the shop and changes nothing (tested against the
+simulator's write log). The one exception is its own set-up: the ``webhooks`` resource
+(``register_webhook`` and friends), which changes no order, customer or invoice.
 
 Incremental fetch, and why ``cursor_ordered`` is True although the API cannot sort: the list
 endpoint has no sort parameter (only ``page``, ``limit``, ``since_id``, the ``created_at`` /
@@ -50,6 +52,7 @@ from koppeling.connectors.errors import (
 )
 from koppeling.connectors.http import ResponseTooLarge
 from koppeling.connectors.registry import register as register_connector
+from koppeling.connectors.webhooks import ReceivesWebhooks, RemoteWebhook, WebhookEvent
 from koppeling.core.models import Order
 
 from .api import CLUSTERS, WINDOWS, LightspeedCode, params, unwrap, validate_response
@@ -64,6 +67,7 @@ from .translate import (
     status_label,
     translate_order,
 )
+from .webhooks import verify_delivery
 
 __all__ = ["MAX_PAGE_SIZE", "LightspeedSource"]
 
@@ -86,7 +90,7 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
 
 
 @register_connector
-class LightspeedSource(Connector, ReadsOrders):
+class LightspeedSource(Connector, ReadsOrders, ReceivesWebhooks):
     """Reads the orders of one Lightspeed eCom shop.
 
     ``config.options``: ``cluster`` (``eu1`` default | ``us1``; ignored when the connection's
@@ -135,10 +139,11 @@ class LightspeedSource(Connector, ReadsOrders):
     # ------------------------------------------------------------ facts
 
     def secrets(self) -> list[str]:
-        """Only the key and secret: the language ("nl") and cluster are no secrets to redact."""
+        """Key, secret and a stored ``webhook_secret``: the language ("nl") and cluster are no
+        secrets to redact."""
         return [
             str(self.config.credentials.get(k))
-            for k in self.credential_fields
+            for k in (*self.credential_fields, "webhook_secret")
             if self.config.credentials.get(k)
         ]
 
@@ -173,12 +178,24 @@ class LightspeedSource(Connector, ReadsOrders):
 
     def _get(self, path: str, query: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """One GET of ``{base}/{language}/{path}``; the decoded body, or the error taxonomy."""
+        return self._call("GET", path, query)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One call; only the webhook set-up sends anything but GET."""
+        if method != "GET" and not path.startswith("webhooks"):
+            raise ValueError("the Lightspeed connector writes nothing but its own webhooks")
         auth = self._auth()
-        operation = f"GET {path}"
+        operation = f"{method} {path}"
         url = f"{self.base_url}/{self.language}/{path}"
         clean = {k: str(v) for k, v in (query or {}).items() if v is not None}
         try:
-            response = self.http.get(url, params=clean, auth=auth)
+            response = self.http.request(method, url, params=clean, auth=auth, json=body)
         except httpx.TimeoutException as exc:
             raise TransientError(
                 ConnectorCode.TIMEOUT,
@@ -193,7 +210,55 @@ class LightspeedSource(Connector, ReadsOrders):
                 params(operation=operation, detail=type(exc).__name__),
                 maybe_processed=False,
             ) from None
+        if response.status_code == 204:  # DELETE: no body
+            return {}
         return validate_response(response, operation, language=self.language)
+
+    # ------------------------------------------------------------ webhooks (the capability)
+
+    @classmethod
+    def verify_webhook(cls, headers: Mapping[str, str], body: bytes, secret: str) -> WebhookEvent:
+        """``X-Signature`` = md5(raw body + secret) [V community]; see ``webhooks.verify_delivery``."""
+        return verify_delivery(headers, body, secret)
+
+    def webhook_secret(self) -> str:
+        """The signing secret: ``webhook_secret`` if the connection stores one (an App Store app's
+        app secret), else the API secret of the shop's key [I: community answers name both]."""
+        creds = self.config.credentials or {}
+        return str(creds.get("webhook_secret") or creds.get("api_secret") or "").strip()
+
+    def register_webhook(self, url: str) -> RemoteWebhook:
+        """``POST /webhooks.json``: every action on orders (``*``: created, updated, paid, …), JSON,
+        in the connection's language. One change may come as several deliveries; they share an
+        event id."""
+        fields = {
+            "isActive": True,
+            "itemGroup": "orders",
+            "itemAction": "*",
+            "language": self.language,
+            "format": "json",
+            "address": url,
+        }
+        body = self._call("POST", "webhooks.json", body={"webhook": fields})
+        return _remote(unwrap(body, "webhook", dict, "POST webhooks.json"))
+
+    def list_webhooks(self) -> list[RemoteWebhook]:
+        """``GET /webhooks.json`` (a shop holds at most ``maxWebhooks``, 10 in the sample: one page)."""
+        listed = unwrap(
+            self._get("webhooks.json", {"limit": MAX_PAGE_SIZE}), "webhooks", list, "GET webhooks.json"
+        )
+        return [_remote(hook) for hook in listed if isinstance(hook, dict)]
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        try:
+            self._call("DELETE", f"webhooks/{int(webhook_id)}.json")
+        except NotFound:
+            return None
+
+    def reactivate_webhook(self, webhook_id: str) -> RemoteWebhook:
+        """``PUT /webhooks/{id}.json`` with ``isActive: true``."""
+        body = self._call("PUT", f"webhooks/{int(webhook_id)}.json", body={"webhook": {"isActive": True}})
+        return _remote(unwrap(body, "webhook", dict, "PUT webhooks.json"))
 
     # ------------------------------------------------------------ the connector
 
@@ -339,3 +404,13 @@ class LightspeedSource(Connector, ReadsOrders):
             )
             return Fetched(order_id, None, print_, changed, error, number)
         return Fetched(order.source_id, order, print_, changed, None, number)
+
+
+def _remote(hook: Mapping[str, Any]) -> RemoteWebhook:
+    """A listed webhook in the capability's terms."""
+    return RemoteWebhook(
+        id=str(hook.get("id", "")),
+        address=str(hook.get("address") or ""),
+        active=hook.get("isActive") is not False,
+        topic=f"{hook.get('itemGroup', '')}/{hook.get('itemAction', '')}",
+    )

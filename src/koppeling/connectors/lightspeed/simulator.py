@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
+
 from . import records, seeding
 from .ratelimit import DEFAULT_LIMITS, RateLimited, RateWindows
 from .records import Links, Store, encode
@@ -95,6 +97,7 @@ class LightspeedSimulator:
         echo_secret_in_errors: bool = False,
         webhook_secret: str | None = None,
         max_webhooks: int = 10,
+        disable_after: int = 5,
     ) -> None:
         self._lock = threading.RLock()
         self.api_key = api_key
@@ -108,6 +111,10 @@ class LightspeedSimulator:
         self.echo_secret_in_errors = echo_secret_in_errors
         self.webhook_secret = webhook_secret
         self.max_webhooks = max_webhooks
+        #: failed deliveries in a row after which the shop turns a webhook off [S]
+        self.disable_after = disable_after
+        self.webhook_failures: Counter[int] = Counter()
+        self.delivered: list[tuple[WebhookDelivery, int | None]] = []
         self.store = Store()
         self.webhooks: dict[int, dict[str, Any]] = {}
         self.outbox: list[WebhookDelivery] = []
@@ -286,6 +293,54 @@ class LightspeedSimulator:
         with self._lock:
             hook = self.webhooks[webhook_id]
             return self._delivery(hook, hook["itemGroup"], item_id)
+
+    def deliver(
+        self, client: httpx.Client | None = None, *, timeout: float = 5.0
+    ) -> list[tuple[WebhookDelivery, int | None]]:
+        """Send what is in ``outbox`` as the shop would: POST each delivery to its address. A
+        delivery not answered 2xx (or not at all: status None) counts against its webhook; after
+        ``disable_after`` failures in a row the webhook is turned off (``isActive`` false) and
+        sends nothing more until it is turned on again [S: the real policy is not published]."""
+        with self._lock:
+            pending, self.outbox = self.outbox, []
+        own = client is None
+        http = client or httpx.Client(timeout=timeout)
+        results: list[tuple[WebhookDelivery, int | None]] = []
+        try:
+            for delivery in pending:
+                with self._lock:
+                    hook = self.webhooks.get(delivery.webhook_id)
+                    if hook is None or not hook["isActive"]:
+                        continue  # deleted or disabled meanwhile: the shop sends nothing
+                try:
+                    status: int | None = http.post(
+                        delivery.url, content=delivery.body, headers=delivery.headers
+                    ).status_code
+                except httpx.HTTPError:
+                    status = None
+                results.append((delivery, status))
+                self._count_delivery(delivery.webhook_id, status)
+        finally:
+            if own:
+                http.close()
+        self.delivered.extend(results)
+        return results
+
+    def _count_delivery(self, webhook_id: int, status: int | None) -> None:
+        with self._lock:
+            if status is not None and 200 <= status < 300:
+                self.webhook_failures[webhook_id] = 0
+                return
+            self.webhook_failures[webhook_id] += 1
+            hook = self.webhooks.get(webhook_id)
+            if hook is not None and self.webhook_failures[webhook_id] >= self.disable_after:
+                hook["isActive"] = False
+                hook["updatedAt"] = records.iso(self.now())
+
+    def drop_webhook(self, webhook_id: int) -> None:
+        """The shop forgets a webhook (an app reinstalled, a merchant's clean-up)."""
+        with self._lock:
+            self.webhooks.pop(int(webhook_id), None)
 
     def _queue(self, group: str, item_id: int, action: str) -> None:
         for hook in self.webhooks.values():
@@ -632,6 +687,8 @@ class LightspeedSimulator:
             if method == "PUT":
                 hook.update(self._webhook_fields(self._body(environ).get("webhook"), hook))
                 hook["updatedAt"] = records.iso(self.now())
+                if hook["isActive"]:
+                    self.webhook_failures[hook["id"]] = 0
                 return 200, {"webhook": hook}
         if len(resource) == 2 and resource[0] == "orders" and method == "PUT":
             oid = self._id(resource[1], self.store.orders)

@@ -26,7 +26,9 @@ class AccountCode(StrEnum):
 
 register(
     {
-        AccountCode.ORGANISATION_CREATED: (gettext_noop("%(user)s created the organisation %(organisation)s."),),
+        AccountCode.ORGANISATION_CREATED: (
+            gettext_noop("%(user)s created the organisation %(organisation)s."),
+        ),
         AccountCode.MEMBER_INVITED: (gettext_noop("%(user)s invited %(email)s as %(role)s."),),
         AccountCode.INVITATION_REVOKED: (gettext_noop("%(user)s withdrew the invitation of %(email)s."),),
         AccountCode.MEMBER_JOINED: (

@@ -25,10 +25,14 @@ class SignInForm(AuthenticationForm):
     username = forms.CharField(
         label=_("E-mail address or user name"),
         max_length=254,
-        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none"}),
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none"}
+        ),
     )
     password = forms.CharField(
-        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
     def clean_username(self) -> str:
@@ -53,7 +57,9 @@ class SignUpForm(forms.Form):
         help_text=_("At least 10 characters; not a common password and not only digits."),
     )
     password2 = forms.CharField(
-        label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
     def __init__(self, *args, invitation=None, **kwargs) -> None:
@@ -91,7 +97,11 @@ class OrganisationForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
 
 
-ROLE_CHOICES = [(Role.OWNER, Role.OWNER.label), (Role.MEMBER, Role.MEMBER.label), (Role.READ_ONLY, Role.READ_ONLY.label)]
+ROLE_CHOICES = [
+    (Role.OWNER, Role.OWNER.label),
+    (Role.MEMBER, Role.MEMBER.label),
+    (Role.READ_ONLY, Role.READ_ONLY.label),
+]
 
 
 class InviteForm(forms.Form):
@@ -119,7 +129,12 @@ class TokenForm(forms.Form):
         min_length=6,
         max_length=8,
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*", "autofocus": True}
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": "[0-9 ]*",
+                "autofocus": True,
+            }
         ),
     )
 

@@ -122,7 +122,9 @@ def members(request: HttpRequest, org: int | None = None) -> HttpResponse:
 @require_POST
 def change_role(request: HttpRequest, org: int, pk: int) -> HttpResponse:
     require(request, org, Role.OWNER)
-    membership = get_object_or_404(Membership.objects.select_related("user", "organisation"), pk=pk, organisation_id=org)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "organisation"), pk=pk, organisation_id=org
+    )
     form = RoleForm(request.POST, prefix=f"m{membership.pk}")
     if not form.is_valid():
         messages.error(request, _("Choose one of the roles."))
@@ -148,7 +150,8 @@ def change_role(request: HttpRequest, org: int, pk: int) -> HttpResponse:
         )
     messages.success(
         request,
-        _("%(member)s is now %(role)s.") % {"member": membership.user.get_username(), "role": Role(new).label},
+        _("%(member)s is now %(role)s.")
+        % {"member": membership.user.get_username(), "role": Role(new).label},
     )
     return redirect("accounts:members", org)
 
@@ -157,7 +160,9 @@ def change_role(request: HttpRequest, org: int, pk: int) -> HttpResponse:
 @require_POST
 def remove_member(request: HttpRequest, org: int, pk: int) -> HttpResponse:
     """An owner removes someone; anyone may leave (unless they are the last owner)."""
-    membership = get_object_or_404(Membership.objects.select_related("user", "organisation"), pk=pk, organisation_id=org)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "organisation"), pk=pk, organisation_id=org
+    )
     leaving = membership.user_id == request.user.pk
     require(request, org, Role.READ_ONLY if leaving else Role.OWNER)
     with transaction.atomic():
@@ -235,7 +240,12 @@ def revoke_invitation(request: HttpRequest, org: int, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.open(), pk=pk, organisation_id=org)
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    _log(invitation.organisation, AccountCode.INVITATION_REVOKED, user=request.user.get_username(), email=invitation.email)
+    _log(
+        invitation.organisation,
+        AccountCode.INVITATION_REVOKED,
+        user=request.user.get_username(),
+        email=invitation.email,
+    )
     messages.success(request, _("The invitation of %(email)s was withdrawn.") % {"email": invitation.email})
     return redirect("accounts:members", org)
 

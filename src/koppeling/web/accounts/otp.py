@@ -51,7 +51,9 @@ def setup(request: HttpRequest) -> HttpResponse:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
-            messages.success(request, _("The second factor is on. Signing in now asks for a code from your app."))
+            messages.success(
+                request, _("The second factor is on. Signing in now asks for a code from your app.")
+            )
             return redirect("accounts:otp")
         form.add_error("token", _("That code is not right (or it expired). Try the current one."))
     key = base64.b32encode(device.bin_key).decode()

@@ -142,11 +142,15 @@ def signup(request: HttpRequest) -> HttpResponse:
                 org = create_organisation(form.cleaned_data["organisation"], user)
         auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         set_current_organisation(request, org)
-        messages.success(request, _("Welcome to koppeling. Your organisation is %(org)s.") % {"org": org.name})
+        messages.success(
+            request, _("Welcome to koppeling. Your organisation is %(org)s.") % {"org": org.name}
+        )
         if invitation is not None:
             return redirect("pages:overview")
         return redirect("setup:new_link")
-    return render(request, "web/accounts/signup.html", {"form": form, "invitation": invitation, "token": token})
+    return render(
+        request, "web/accounts/signup.html", {"form": form, "invitation": invitation, "token": token}
+    )
 
 
 # -- password reset: Django's views, our templates and URL names ----------------------------------------

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from koppeling.connectors.errors import ConnectorError
 from koppeling.sync import backfill as backfills
+from koppeling.sync.flowkinds import KINDS
 from koppeling.sync.models import Backfill, BackfillStatus, Flow, Role, RunKind
 from koppeling.sync.outcomes import render as render_outcome
 from koppeling.sync.tasks import enqueue_on_commit, sync_flow
@@ -67,6 +68,9 @@ def _preview(request: HttpRequest, flow: Flow, start, end, numbers) -> tuple[obj
 @require_GET
 def migration(request: HttpRequest) -> HttpResponse:
     flows = list(_flows(request))
+    for flow in flows:
+        kind = KINDS.get(flow.kind)
+        flow.label = str(kind.label) if kind else flow.kind
     acting = acting_organisations(request.user)
     flow_id = parse_int(request.GET.get("flow"))
     chosen = next((f for f in flows if f.pk == flow_id), None)

@@ -128,8 +128,10 @@ def _booked_message(request: HttpRequest, record: SyncRecord, number: str, check
     elif check.result == UNVERIFIABLE:
         messages.error(
             request,
-            _("%(system)s cannot be searched by invoice number, and %(given)s is not one of its entry "
-              "ids. Tick that you found it yourself to mark it as booked.")
+            _(
+                "%(system)s cannot be searched by invoice number, and %(given)s is not one of its entry "
+                "ids. Tick that you found it yourself to mark it as booked."
+            )
             % {"system": system, "given": number},
         )
     else:

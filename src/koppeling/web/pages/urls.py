@@ -7,7 +7,7 @@ is checked for another organisation's access without anyone remembering to.
 
 from django.urls import path
 
-from . import activity, digest, failures, migration, overview, report, review, where  # noqa: F401
+from . import activity, config, digest, failures, migration, overview, report, review, where  # noqa: F401
 
 app_name = "pages"
 
@@ -31,4 +31,9 @@ urlpatterns = [
     path("migratie/<int:pk>/", migration.progress, name="migration_progress"),
     path("migratie/<int:pk>/<str:action>/", migration.backfill_action, name="migration_action"),
     path("waar-is-mijn-bestelling/", where.where, name="where"),
+    path("configuratie/", config.config_index, name="config_index"),
+    path("configuratie/koppeling/<int:pk>/", config.link_config, name="config_link"),
+    path("configuratie/<int:pk>/", config.config, name="config"),
+    path("configuratie/<int:pk>/inloggegevens/<str:role>/", config.credentials, name="config_credentials"),
+    path("configuratie/<int:pk>/meldingen/", config.recipients, name="config_recipients"),
 ]

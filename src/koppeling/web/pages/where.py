@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from koppeling.connectors.errors import ConnectorError
 from koppeling.sync.explain import explain
+from koppeling.sync.flowkinds import KINDS
 from koppeling.sync.models import ReasonCode
 from koppeling.sync.outcomes import render as render_outcome
 
@@ -65,6 +66,9 @@ def story(link, number: str) -> list[dict[str, Any]]:
             {
                 "link": link,
                 "flow": flow_story.flow,
+                "flow_label": str(KINDS[flow_story.flow.kind].label)
+                if flow_story.flow.kind in KINDS
+                else flow_story.flow.kind,
                 "record": flow_story.record,
                 "steps": [_step(s) for s in flow_story.steps],
                 "conditions": [_condition(c) for c in flow_story.conditions],

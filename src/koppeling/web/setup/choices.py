@@ -52,7 +52,11 @@ def _ask(
     except ConnectorError as exc:
         params = Redactor(connector.secrets()).params(exc.params)
         detail = render(exc.code, params).text
-        out.problems.append(render(SetupCode.PICKLIST_UNAVAILABLE, {"system": connector.label, "what": what, "detail": detail}))
+        out.problems.append(
+            render(
+                SetupCode.PICKLIST_UNAVAILABLE, {"system": connector.label, "what": what, "detail": detail}
+            )
+        )
 
 
 def _pairs(items: list[dict[str, Any]], value: str, *labels: str) -> list[tuple[str, str]]:
@@ -79,10 +83,22 @@ def from_source(connector: Connector) -> Fetched:
     out = Fetched()
     capabilities = connector.capabilities()
     if Capability.READS_ORDERS in capabilities:
-        _ask(out, connector, "statuses", "order statuses", lambda: [(s.id, s.label or s.id) for s in connector.statuses()])
+        _ask(
+            out,
+            connector,
+            "statuses",
+            "order statuses",
+            lambda: [(s.id, s.label or s.id) for s in connector.statuses()],
+        )
         listing = getattr(connector, "payment_methods", None)
         if callable(listing):
-            _ask(out, connector, "payment_methods", "payment methods", lambda: [(str(m), str(m)) for m in listing()])
+            _ask(
+                out,
+                connector,
+                "payment_methods",
+                "payment methods",
+                lambda: [(str(m), str(m)) for m in listing()],
+            )
         else:
             _ask(out, connector, "payment_methods", "payment methods", lambda: _recent_methods(connector))
     return out
@@ -101,18 +117,40 @@ def _recent_methods(connector: Any) -> list[tuple[str, str]]:
 def from_target(connector: Any) -> Fetched:
     out = Fetched()
     if callable(getattr(connector, "accounts", None)):
-        _ask(out, connector, "accounts", "accounts", lambda: _pairs(connector.accounts(), "accountid", "accountnumber", "accountdescription"))
+        _ask(
+            out,
+            connector,
+            "accounts",
+            "accounts",
+            lambda: _pairs(connector.accounts(), "accountid", "accountnumber", "accountdescription"),
+        )
     if callable(getattr(connector, "cost_centers", None)):
-        _ask(out, connector, "cost_centers", "cost centers", lambda: _pairs(connector.cost_centers(), "costcenterid", "costcentername"))
+        _ask(
+            out,
+            connector,
+            "cost_centers",
+            "cost centers",
+            lambda: _pairs(connector.cost_centers(), "costcenterid", "costcentername"),
+        )
     if callable(getattr(connector, "categories", None)):
-        _ask(out, connector, "categories", "categories", lambda: _pairs(connector.categories(), "id", "name", "ledger"))
+        _ask(
+            out,
+            connector,
+            "categories",
+            "categories",
+            lambda: _pairs(connector.categories(), "id", "name", "ledger"),
+        )
     if callable(getattr(connector, "taxes", None)):
         _ask(
             out,
             connector,
             "taxes",
             "VAT rates",
-            lambda: [(_rate(t.get("percentage")), f"{_rate(t.get('percentage'))}%") for t in connector.taxes() if t.get("percentage") is not None],
+            lambda: [
+                (_rate(t.get("percentage")), f"{_rate(t.get('percentage'))}%")
+                for t in connector.taxes()
+                if t.get("percentage") is not None
+            ],
         )
     elif callable(getattr(connector, "vat_info", None)):
         _ask(
@@ -120,13 +158,17 @@ def from_target(connector: Any) -> Fetched:
             connector,
             "taxes",
             "VAT rates",
-            lambda: [(_rate(r), f"{_rate(r)}% ({kind})") for kind, r in connector.vat_info("NL", timezone.localdate())],
+            lambda: [
+                (_rate(r), f"{_rate(r)}% ({kind})")
+                for kind, r in connector.vat_info("NL", timezone.localdate())
+            ],
         )
     return out
 
 
 def _key(connection: Connection) -> str:
-    stamp = f"{connection.pk}|{connection.system}|{connection.base_url}|{connection.updated_at.isoformat() if connection.updated_at else ''}"
+    updated = connection.updated_at.isoformat() if connection.updated_at else ""
+    stamp = f"{connection.pk}|{connection.system}|{connection.base_url}|{updated}"
     return "koppeling-picklists-" + hashlib.sha256(stamp.encode()).hexdigest()[:24]
 
 
@@ -163,7 +205,11 @@ def picklists(source: Fetched, target: Fetched) -> tuple[Picklists, Picklists]:
     methods = source.lists.get("payment_methods", [])
     star = [("*", "* (every other)")]
     generic = Picklists(
-        values={k: v for k, v in {"statuses": source.lists.get("statuses"), "payment_methods": methods}.items() if v},
+        values={
+            k: v
+            for k, v in {"statuses": source.lists.get("statuses"), "payment_methods": methods}.items()
+            if v
+        },
         keys={"category_by_rate": vat_rate_keys(target)},
     )
     generic.strict = frozenset(k for k in generic.values if k in STRICT_PICKLISTS)
@@ -188,5 +234,7 @@ def picklists(source: Fetched, target: Fetched) -> tuple[Picklists, Picklists]:
         },
     )
     strict = {"accounts": "accounts", "cost_centers": "cost_centers", "vat_rates.category": "categories"}
-    target_lists.strict = frozenset(k for k, name in strict.items() if k in target_lists.values and name in STRICT_PICKLISTS)
+    target_lists.strict = frozenset(
+        k for k, name in strict.items() if k in target_lists.values and name in STRICT_PICKLISTS
+    )
     return generic, target_lists

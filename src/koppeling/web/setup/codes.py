@@ -42,14 +42,18 @@ register(
     {
         SetupCode.NOT_ACTIVATED: (
             gettext_noop("Not activated yet: nothing is booked until the set-up is finished."),
-            gettext_noop("Open the set-up, choose the start point, look at the preview and activate the link."),
+            gettext_noop(
+                "Open the set-up, choose the start point, look at the preview and activate the link."
+            ),
         ),
         SetupCode.PAUSED_BY_PERSON: (
             gettext_noop("Paused by %(user)s."),
             gettext_noop("Resume the link in its Configuratie when it may book again."),
         ),
         SetupCode.LINK_CREATED: (
-            gettext_noop("%(user)s created the link %(link)s (%(source)s → %(target)s); it is not active yet."),
+            gettext_noop(
+                "%(user)s created the link %(link)s (%(source)s → %(target)s); it is not active yet."
+            ),
         ),
         SetupCode.LINK_ACTIVATED: (gettext_noop("%(user)s activated the link %(link)s (start: %(start)s)."),),
         SetupCode.LINK_RENAMED: (gettext_noop("%(user)s renamed the link from %(old)s to %(new)s."),),
@@ -76,9 +80,7 @@ register(
                 "(asked by %(user)s)."
             ),
         ),
-        SetupCode.RECIPIENTS_CHANGED: (
-            gettext_noop("%(user)s set where alerts go: %(recipients)s."),
-        ),
+        SetupCode.RECIPIENTS_CHANGED: (gettext_noop("%(user)s set where alerts go: %(recipients)s."),),
         SetupCode.CHECK_FAILED: (
             gettext_noop("%(system)s could not be checked: %(detail)s"),
             gettext_noop("Check the address and try again; nothing was saved."),

@@ -17,8 +17,14 @@ LABELS: dict[str, tuple[object, object]] = {
         _("Orders with one of these statuses are booked (e.g. Betaald, Verzonden, Betaald en afgehaald)."),
     ),
     "payment_methods": (_("Payment methods to book"), _("Empty: every payment method.")),
-    "countries": (_("Delivery countries to book"), _("Two-letter codes, e.g. NL, BE, DE. Empty: every country.")),
-    "currencies": (_("Currencies to book"), _("E.g. EUR, USD. Empty: every currency (converted at the ECB rate).")),
+    "countries": (
+        _("Delivery countries to book"),
+        _("Two-letter codes, e.g. NL, BE, DE. Empty: every country."),
+    ),
+    "currencies": (
+        _("Currencies to book"),
+        _("E.g. EUR, USD. Empty: every currency (converted at the ECB rate)."),
+    ),
     "from_date": (_("Start date"), _("Orders placed before this date are never booked.")),
     "from_number": (_("Start order number"), _("Orders with a lower number are never booked.")),
     # the invoice
@@ -36,20 +42,47 @@ LABELS: dict[str, tuple[object, object]] = {
         _("Your VAT number"),
         _("VIES is asked with it, so every check of a customer's VAT number gets a consultation number."),
     ),
-    "oss_registered": (_("Registered for OSS"), _("Destination VAT for sales to consumers in other EU countries.")),
-    "oss_opt_in": (_("Destination VAT below the threshold"), _("Also below the EUR 10,000 a year for distance sales.")),
+    "oss_registered": (
+        _("Registered for OSS"),
+        _("Destination VAT for sales to consumers in other EU countries."),
+    ),
+    "oss_opt_in": (
+        _("Destination VAT below the threshold"),
+        _("Also below the EUR 10,000 a year for distance sales."),
+    ),
     "oss_sales_before": (
         _("Distance sales this year before koppeling"),
         _("Excl. VAT; set it and the EUR 10,000 threshold is watched from the booked orders."),
     ),
-    "category_by_rate": (_("VAT category per rate"), _("Your rate → the category of the goods (e.g. 9 → books).")),
-    "strict_icp": (_("Strict intra-community supplies"), _("Book 0% for EU businesses only with a valid VAT number.")),
-    "vies_unavailable": (_("When VIES cannot answer"), _("Hold the 0% sale until it can, or book it on the format check.")),
-    "fee_allocation": (_("Shipping and fees without a rate"), _("Split over the goods' rates, or all at the highest.")),
-    "voucher_kind": (_("Gift vouchers are"), _("Multi-purpose (VAT when redeemed) or single-purpose (VAT when sold).")),
-    "margin_scheme": (_("Margin-scheme goods"), _("Hold for a person, or book under the target's margin VAT type.")),
+    "category_by_rate": (
+        _("VAT category per rate"),
+        _("Your rate → the category of the goods (e.g. 9 → books)."),
+    ),
+    "strict_icp": (
+        _("Strict intra-community supplies"),
+        _("Book 0% for EU businesses only with a valid VAT number."),
+    ),
+    "vies_unavailable": (
+        _("When VIES cannot answer"),
+        _("Hold the 0% sale until it can, or book it on the format check."),
+    ),
+    "fee_allocation": (
+        _("Shipping and fees without a rate"),
+        _("Split over the goods' rates, or all at the highest."),
+    ),
+    "voucher_kind": (
+        _("Gift vouchers are"),
+        _("Multi-purpose (VAT when redeemed) or single-purpose (VAT when sold)."),
+    ),
+    "margin_scheme": (
+        _("Margin-scheme goods"),
+        _("Hold for a person, or book under the target's margin VAT type."),
+    ),
     "payment_terms_days": (_("Payment term (days)"), _("Empty: none on the invoice.")),
-    "payment_means": (_("Payment means code"), _("For e-invoices (UNTDID 4461), e.g. 58 SEPA transfer, 48 card.")),
+    "payment_means": (
+        _("Payment means code"),
+        _("For e-invoices (UNTDID 4461), e.g. 58 SEPA transfer, 48 card."),
+    ),
     "reconcile_tolerance": (
         _("Tolerance of the read-back"),
         _("A booked total may differ this much (in the currency) before it is reported."),
@@ -58,18 +91,30 @@ LABELS: dict[str, tuple[object, object]] = {
         _("Hold orders with these warnings"),
         _("Warning codes that wait for a person instead of being booked (e.g. vat_regime_fallback)."),
     ),
-    "overlap_minutes": (_("Re-read overlap (minutes)"), _("Each fetch re-reads this much before where it stopped.")),
-    "sweep_days": (_("Nightly check (days)"), _("The nightly sweep re-reads what changed in this many days.")),
+    "overlap_minutes": (
+        _("Re-read overlap (minutes)"),
+        _("Each fetch re-reads this much before where it stopped."),
+    ),
+    "sweep_days": (
+        _("Nightly check (days)"),
+        _("The nightly sweep re-reads what changed in this many days."),
+    ),
     "max_attempts": (_("Tries before it waits for a person"), _("Temporary failures of one order.")),
     "period": (_("One document per"), ""),
     "deliver_at": (_("Deliver the day's document at"), _("Local time from which yesterday's batch goes.")),
     # articles, stock, customers
     "update_existing": (_("Update existing records"), _("Off: existing ones are linked, not written.")),
-    "protected_fields": (_("Fields never overwritten"), _("Written when an article is created, never by an update.")),
+    "protected_fields": (
+        _("Fields never overwritten"),
+        _("Written when an article is created, never by an update."),
+    ),
     "only_active": (_("Only active articles"), ""),
     "filters": (_("Only articles with"), _("Field → the value it must have (e.g. unit → stuk).")),
     "managed": (_("Stock is managed"), _("As the source says, or always / never.")),
-    "calculation": (_("Stock figure sent"), _("On hand, available (minus reservations), or available plus incoming.")),
+    "calculation": (
+        _("Stock figure sent"),
+        _("On hand, available (minus reservations), or available plus incoming."),
+    ),
     # Acumulus
     "accounts": (
         _("Account per payment method"),
@@ -80,13 +125,22 @@ LABELS: dict[str, tuple[object, object]] = {
     # Factuursturen
     "vat_rates": (
         _("VAT rate → rate and ledger"),
-        _("For each VAT rate of your shop: the rate in the accounting package and the category (ledger account)."),
+        _(
+            "For each VAT rate of your shop: the rate in the accounting package and the category "
+            "(ledger account)."
+        ),
     ),
     "tax_rate": (_("Rate there"), _("Empty: the same percentage.")),
     "category": (_("Category (ledger)"), _("Empty: the debtor's default.")),
     "mixed_categories": (_("Orders with several categories"), _("Book on the largest one, or stop them.")),
-    "payment_method_debtors": (_("Debtor per payment method"), _("Book these payment methods on one debtor (number).")),
-    "missing_email": (_("Orders without an e-mail address"), _("Book them on the default debtor, or stop them.")),
+    "payment_method_debtors": (
+        _("Debtor per payment method"),
+        _("Book these payment methods on one debtor (number)."),
+    ),
+    "missing_email": (
+        _("Orders without an e-mail address"),
+        _("Book them on the default debtor, or stop them."),
+    ),
     "default_debtor": (_("Default debtor"), ""),
     "new_debtor_tax_type": (_("New debtors read prices"), ""),
     "send_method": (_("Send the invoice"), _("Only book it, or also e-mail it to the customer.")),
@@ -112,7 +166,10 @@ LABELS: dict[str, tuple[object, object]] = {
     "products_without_sku": (_("Products without a SKU"), ""),
     "article": (_("Article"), ""),
     "account": (_("Account"), ""),
-    "vat_codes": (_("VAT code per rate or regime"), _("A rate (21) or a regime (eu_b2b, export, …); * is the rest.")),
+    "vat_codes": (
+        _("VAT code per rate or regime"),
+        _("A rate (21) or a regime (eu_b2b, export, …); * is the rest."),
+    ),
     "vat_codes_per_country": (_("VAT codes per country"), _("JSON: country → rate → VAT code.")),
     "debtor_vat_codes": (_("VAT code of new debtors per country"), ""),
     "revenue_accounts": (_("Revenue account per country and rate"), _("NL, NL:21, *:9 or *.")),

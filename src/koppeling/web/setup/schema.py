@@ -91,6 +91,11 @@ class Field:
         return "" if self.value is None else str(self.value)
 
     @property
+    def leaf(self) -> str:
+        """The last part of the name (a column's own name inside its mapping)."""
+        return self.name.rsplit(".", 1)[-1]
+
+    @property
     def row_count(self) -> int:
         return len(self.rows)
 
@@ -212,7 +217,12 @@ class SchemaForm:
             made.kind = "group"
             current = value if isinstance(value, dict) else {}
             made.children = [
-                self._field(n, i, current.get(n, to_jsonable_python(i.get_default(call_default_factory=True))), path=path)
+                self._field(
+                    n,
+                    i,
+                    current.get(n, to_jsonable_python(i.get_default(call_default_factory=True))),
+                    path=path,
+                )
                 for n, i in tp.model_fields.items()
             ]
         elif tp is not str:
@@ -232,7 +242,11 @@ class SchemaForm:
                 Row(key=str(k), cells=dict(v) if isinstance(v, dict) else {}, index=i)
                 for i, (k, v) in enumerate(current.items())
             ]
-        elif typing.get_origin(value_tp) is dict or _is_model(value_tp) or value_tp not in (str, int, float, Decimal):
+        elif (
+            typing.get_origin(value_tp) is dict
+            or _is_model(value_tp)
+            or value_tp not in (str, int, float, Decimal)
+        ):
             made.kind = "json"
             return
         else:
@@ -276,7 +290,10 @@ class SchemaForm:
             try:
                 return json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise ValueError(_("Not valid JSON (line %(line)s): %(problem)s") % {"line": exc.lineno, "problem": exc.msg}) from None
+                raise ValueError(
+                    _("Not valid JSON (line %(line)s): %(problem)s")
+                    % {"line": exc.lineno, "problem": exc.msg}
+                ) from None
         if kind == "group":
             return {child.name.rsplit(".", 1)[1]: self._parse(child, post) for child in made.children}
         if kind in ("mapping", "model_mapping"):
@@ -385,13 +402,17 @@ class SchemaForm:
                 known = {c for c, _label in made.value_choices}
                 for row in made.rows:
                     if row.key and str(row.value) not in known:
-                        row.error = _("%(value)s is not one of the choices the system gave.") % {"value": row.value}
+                        row.error = _("%(value)s is not one of the choices the system gave.") % {
+                            "value": row.value
+                        }
                         self._add(made, f"{row.key}: {row.error}")
             if made.name in self.picklists.strict and made.kind == "checks":
                 known = {c for c, _label in self.picklists.values.get(made.name, [])}
                 unknown = [v for v in made.value or [] if str(v) not in known]
                 if unknown:
-                    self._add(made, _("Not known there: %(values)s.") % {"values": ", ".join(map(str, unknown))})
+                    self._add(
+                        made, _("Not known there: %(values)s.") % {"values": ", ".join(map(str, unknown))}
+                    )
             for column in made.columns:
                 if column.name in self.picklists.strict:
                     sub = column.name.rsplit(".", 1)[1]
@@ -399,7 +420,9 @@ class SchemaForm:
                     for row in made.rows:
                         cell = row.cells.get(sub)
                         if row.key and cell not in (None, "") and str(cell) not in known:
-                            row.error = _("%(value)s is not one of the choices the system gave.") % {"value": cell}
+                            row.error = _("%(value)s is not one of the choices the system gave.") % {
+                                "value": cell
+                            }
                             self._add(made, f"{row.key}: {row.error}")
         if self.errors:
             self.instance = None

@@ -15,7 +15,9 @@ from koppeling.connectors.base import Capability, Connector
 from koppeling.connectors.registry import connector_class, systems
 
 #: credential fields shown as plain text (the rest are secrets: password inputs, never shown back)
-PLAIN_FIELDS = frozenset({"username", "client_id", "company_id", "emailonerror", "access_token_expires_at", "contractcode"})
+PLAIN_FIELDS = frozenset(
+    {"username", "client_id", "company_id", "emailonerror", "access_token_expires_at", "contractcode"}
+)
 
 
 @dataclass(frozen=True)
@@ -50,44 +52,65 @@ HELP: dict[str, SystemHelp] = {
         fields={
             "token": CredentialHelp(
                 _("Shop token"),
-                _("With this key koppeling reads orders, customers and products; your user name and password stay yours."),
+                _(
+                    "With this key koppeling reads orders, customers and products; your user name "
+                    "and password stay yours."
+                ),
             ),
             "partner_token": CredentialHelp(
                 _("Partner token"),
-                _("koppeling's own key as a Mijnwebwinkel partner: the same for every shop. Your koppeling provider gives it."),
+                _(
+                    "koppeling's own key as a Mijnwebwinkel partner: the same for every shop. "
+                    "Your koppeling provider gives it."
+                ),
             ),
         },
     ),
     "acumulus": SystemHelp(
         steps=(
-            _("Use an Acumulus user of the type API-gebruiker (API user); make one among your users in Acumulus if you have none."),
+            _(
+                "Use an Acumulus user of the type API-gebruiker (API user); make one among your "
+                "users in Acumulus if you have none."
+            ),
             _("Enter your contract code and that user's name and password."),
         ),
         caution=_("Other user types get a warning from Acumulus with every call and will stop working."),
         fields={
-            "contractcode": CredentialHelp(_("Contract code"), _("The contract code you sign in to Acumulus with.")),
+            "contractcode": CredentialHelp(
+                _("Contract code"), _("The contract code you sign in to Acumulus with.")
+            ),
             "username": CredentialHelp(_("User name"), _("The API user's name.")),
             "password": CredentialHelp(_("Password"), _("The API user's password.")),
             "emailonerror": CredentialHelp(
-                _("E-mail on errors (optional)"), _("Acumulus mails this address when it refuses an invoice.")
+                _("E-mail on errors"), _("Acumulus mails this address when it refuses an invoice.")
             ),
         },
     ),
     "factuursturen": SystemHelp(
         steps=(
             _("In factuursturen.nl, go to Instellingen > Verbindingen."),
-            _("Press the button that makes an API key; set it to Actief and give it a description (e.g. koppeling)."),
+            _(
+                "Press the button that makes an API key; set it to Actief and give it a "
+                "description (e.g. koppeling)."
+            ),
             _("Enter the user name you sign in with and that API key."),
         ),
-        caution=_("Factuursturen takes at most 60 invoices an hour: a migration of old orders takes its time."),
+        caution=_(
+            "Factuursturen takes at most 60 invoices an hour: a migration of old orders takes its time."
+        ),
         fields={
             "username": CredentialHelp(_("User name"), _("The one you sign in to Factuursturen with.")),
-            "api_key": CredentialHelp(_("API key"), _("It must be Actief under Instellingen > Verbindingen.")),
+            "api_key": CredentialHelp(
+                _("API key"), _("It must be Actief under Instellingen > Verbindingen.")
+            ),
         },
     ),
     "lightspeed": SystemHelp(
         steps=(
-            _("In your Lightspeed eCom back office, go to Settings > Developers (Instellingen > Ontwikkelaars)."),
+            _(
+                "In your Lightspeed eCom back office, go to Settings > Developers (Instellingen > "
+                "Ontwikkelaars)."
+            ),
             _("Create an API key; copy its key and its secret (32 characters each)."),
         ),
         fields={
@@ -98,7 +121,10 @@ HELP: dict[str, SystemHelp] = {
     ),
     "asperion": SystemHelp(
         steps=(
-            _("Enter the licence code of your Asperion administration: it places the order file in your Asperion environment."),
+            _(
+                "Enter the licence code of your Asperion administration: it places the order file "
+                "in your Asperion environment."
+            ),
             _("In Asperion, the orders are imported under Extra > Im-/Export Basis > Import orders (xml)."),
         ),
         caution=_(
@@ -107,25 +133,38 @@ HELP: dict[str, SystemHelp] = {
         ),
         fields={"licence_code": CredentialHelp(_("Licence code"))},
         needs_address=True,
-        address_help=_("The address where the daily order files are placed for Asperion (from your provider)."),
+        address_help=_(
+            "The address where the daily order files are placed for Asperion (from your provider)."
+        ),
     ),
     "eaccounting": SystemHelp(
         steps=(
-            _("eAccounting connects through Visma's sign-in (OAuth2): register koppeling as an app in the Visma Developer Portal."),
-            _("Authorise it for your company, then enter the app's client id and secret and the tokens of that authorisation."),
+            _(
+                "eAccounting connects through Visma's sign-in (OAuth2): register koppeling as an "
+                "app in the Visma Developer Portal."
+            ),
+            _(
+                "Authorise it for your company, then enter the app's client id and secret and the "
+                "tokens of that authorisation."
+            ),
         ),
         caution=_("The refresh token changes with every use: koppeling stores the new one itself."),
         fields={
             "client_id": CredentialHelp(_("Client id")),
             "client_secret": CredentialHelp(_("Client secret")),
             "access_token": CredentialHelp(_("Access token")),
-            "access_token_expires_at": CredentialHelp(_("Access token expires at"), _("Seconds since 1970 (from the token answer).")),
+            "access_token_expires_at": CredentialHelp(
+                _("Access token expires at"), _("Seconds since 1970 (from the token answer).")
+            ),
             "refresh_token": CredentialHelp(_("Refresh token")),
         },
     ),
     "accountview": SystemHelp(
         steps=(
-            _("In accountview.net, go to Ontwikkelaar > Applicatie toevoegen: that gives an API key and secret."),
+            _(
+                "In accountview.net, go to Ontwikkelaar > Applicatie toevoegen: that gives an API "
+                "key and secret."
+            ),
             _("The user who authorises must exist in AccountView with the rights for what the link does."),
             _("AccountView.net must be installed and reachable from the internet."),
         ),
@@ -135,13 +174,20 @@ HELP: dict[str, SystemHelp] = {
             "access_token": CredentialHelp(_("Access token")),
             "access_token_expires_at": CredentialHelp(_("Access token expires at"), _("Seconds since 1970.")),
             "refresh_token": CredentialHelp(_("Refresh token")),
-            "company_id": CredentialHelp(_("Administration (company id)"), _("Empty: the only administration.")),
+            "company_id": CredentialHelp(
+                _("Administration (company id)"), _("Empty: the only administration.")
+            ),
         },
     ),
 }
 
 #: capabilities that make a system worth offering as a source / as a target
-READS = (Capability.READS_ORDERS, Capability.READS_PRODUCTS, Capability.READS_STOCK, Capability.READS_CUSTOMERS)
+READS = (
+    Capability.READS_ORDERS,
+    Capability.READS_PRODUCTS,
+    Capability.READS_STOCK,
+    Capability.READS_CUSTOMERS,
+)
 WRITES = (
     Capability.WRITES_INVOICES,
     Capability.WRITES_CREDIT_NOTES,

@@ -57,5 +57,21 @@
     drawCharts(document);
     document.querySelectorAll(".no-js-only").forEach(function (el) { el.hidden = true; });
   });
+  // a row whose order is done (booked) says so for a moment, then leaves the list (Fouten)
+  function leaveLater(root) {
+    var rows = [];
+    if (root.matches && root.matches("[data-leaves]")) rows.push(root);
+    if (root.querySelectorAll) root.querySelectorAll("[data-leaves]").forEach(function (row) { rows.push(row); });
+    rows.forEach(function (row) {
+      if (row.dataset.leaving) return;
+      row.dataset.leaving = "1";
+      window.setTimeout(function () {
+        row.classList.add("leaving");
+        window.setTimeout(function () { row.remove(); }, 400);
+      }, parseInt(row.getAttribute("data-leaves"), 10) || 3000);
+    });
+  }
+
+  document.addEventListener("htmx:load", function (event) { leaveLater(event.target); });
   document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });
 })();
