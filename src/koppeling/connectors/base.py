@@ -135,6 +135,17 @@ class PushResult:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchImport:
+    """What became of a delivered batch in the target: a file a person still has to import is
+    "received"; "imported" with ``problems`` when the import left orders out; "failed" refused."""
+
+    status: str  # "received" | "imported" | "failed"
+    #: (order number or "", the target's message) per order the import skipped or refused
+    problems: tuple[tuple[str, str], ...] = ()
+    imported: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class BookedDocument:
     """A document read back from the target, for reconciliation."""
 
@@ -452,6 +463,11 @@ class WritesBatches(abc.ABC):
     @abc.abstractmethod
     def find_batch(self, reference: str, known: PushResult | None = None) -> PushResult | None:
         """A batch delivered before, by its reference."""
+
+    def batch_import(self, reference: str, known: PushResult | None = None) -> BatchImport | None:
+        """What became of a delivered batch (imported? orders refused?); None when the target
+        cannot tell — the runtime then only knows it was delivered."""
+        return None
 
     def check_batch_member(self, invoice: Invoice, settings: Any = None) -> None:
         """Raise a ``DataError`` naming it when one invoice cannot go into a batch (the runtime

@@ -32,6 +32,7 @@ from koppeling.connectors.errors import (
 )
 
 from . import ledger
+from .batch_imports import watch_imports
 from .flowkinds import Prepared
 from .ledger import Event
 from .models import (
@@ -82,6 +83,7 @@ class BatchPusher(Pusher):
         )
 
     def push_due(self, only: list[str] | None = None, *, force: bool = False) -> Stop | None:
+        watch_imports(self.run)  # what became of the batches delivered before
         now = self.run.now()
         for row in SyncRecord.objects.filter(
             Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),

@@ -183,7 +183,11 @@ def _invoice_sent(invoice: Invoice, seller_country: str = "NL") -> dict[str, Any
         "customer_name": invoice.customer.display_name,
         "customer_email": invoice.customer.email,
         "regime": str(invoice.regime),
+        # the country the VAT decision was made for (Rapportage filters on it)
+        "country": invoice.delivery_country or invoice.customer.country_code,
     }
+    if invoice.regime_reason is not None:  # why this regime: shown beside the booking
+        sent["regime_reason"] = invoice.regime_reason.as_dict()
     distance = distance_sale_ex(invoice, seller_country)
     if distance is not None:
         sent[DISTANCE_KEY] = format(distance, "f")

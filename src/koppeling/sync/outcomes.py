@@ -61,6 +61,9 @@ class SyncCode(StrEnum):
     PRODUCT_NOT_FOUND = "product_not_found"
     SETTINGS_INVALID = "flow_settings_invalid"
     BATCH_DELIVERED = "batch_delivered"
+    BATCH_IMPORTED = "batch_imported"
+    BATCH_NOT_IMPORTED = "batch_not_imported"
+    BATCH_IMPORT_PROBLEMS = "batch_import_problems"
     BACKFILL_STARTED = "backfill_started"
     BACKFILL_PAUSED = "backfill_paused"
     BACKFILL_RESUMED = "backfill_resumed"
@@ -231,6 +234,26 @@ register(
         ),
         SyncCode.BATCH_DELIVERED: (
             gettext_noop("Batch %(reference)s with %(count)s documents delivered to %(system)s."),
+        ),
+        SyncCode.BATCH_IMPORTED: (
+            gettext_noop("Batch %(reference)s was imported in %(system)s (%(count)s documents)."),
+        ),
+        SyncCode.BATCH_NOT_IMPORTED: (
+            gettext_noop(
+                "Batch %(reference)s was delivered to %(system)s %(hours)s hours ago and has not been "
+                "imported yet."
+            ),
+            gettext_noop(
+                "Import it in %(system)s (Extra > Im-/Export Basis > Import orders (xml)); if it is not "
+                "offered there, check the licence code of the connection."
+            ),
+        ),
+        SyncCode.BATCH_IMPORT_PROBLEMS: (
+            gettext_noop(
+                "%(system)s imported batch %(reference)s but left %(count)s orders out, the first "
+                "%(number)s: %(detail)s"
+            ),
+            gettext_noop("Correct those orders in %(system)s by hand, or in the shop and book them again."),
         ),
         SyncCode.BACKFILL_STARTED: (
             gettext_noop("Past orders from %(start)s to %(end)s asked for (backfill %(backfill)s)."),

@@ -383,9 +383,11 @@ class Pusher:
                 "target_number": result.number[:100],
                 "target_token": result.token[:100],
                 "warnings": [run.outcome(w) for w in (*flight.prepared.warnings, *result.warnings)],
-                "sent": {**flight.prepared.sent, "shared_customer": True}
-                if result.shared_customer
-                else flight.prepared.sent,
+                "sent": {
+                    **flight.prepared.sent,
+                    **({"url": result.url} if result.url else {}),  # where the target shows it
+                    **({"shared_customer": True} if result.shared_customer else {}),
+                },
             }
             for flight, result in booked
         }

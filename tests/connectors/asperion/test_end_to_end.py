@@ -273,6 +273,63 @@ def test_migration_previews_then_goes_in_one_dated_batch_per_day(shop, books, cl
     assert len(books.files) == 3
 
 
+def test_a_file_never_imported_or_imported_with_problems_is_told_once(
+    shop, books, clock, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Seed 002: a delivery that Asperion rejects, or that is never imported, surfaces clearly."""
+    from koppeling.sync.models import Alert, ReconcileStatus
+
+    _a_day_of_orders(shop, 300)
+    flow = _flow(shop, books)
+    flow.link.organisation.notify_email = "owner@seed-002.test"
+    flow.link.organisation.save()
+    clock.now = DELIVERY
+    assert _run(flow, clock).pushed > 0
+    row = SyncRecord.objects.get(flow=flow, object_type="batch")
+    # the next morning's run: not imported yet, within the grace period -> nothing said
+    clock.now = DELIVERY + dt.timedelta(hours=20)
+    _run(flow, clock)
+    assert not Alert.objects.filter(link=flow.link).exists()
+    # two days later, still not imported: one alert, one e-mail, the row still asked about
+    clock.now = DELIVERY + dt.timedelta(hours=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        _run(flow, clock)
+        _run(flow, clock)
+    (alert,) = Alert.objects.filter(link=flow.link, closed_at__isnull=True)
+    assert alert.code == "batch_not_imported" and alert.params["hours"] == 30
+    assert len(mailoutbox) == 1 and row.reference in mailoutbox[0].body
+    row.refresh_from_db()
+    assert row.reconcile_status == ReconcileStatus.NONE
+    # imported at last, cleanly: the row is confirmed
+    books.synchronise()
+    _run(flow, clock)
+    row.refresh_from_db()
+    assert row.reconcile_status == ReconcileStatus.OK
+
+
+def test_an_import_that_leaves_orders_out_is_shown_on_the_batch(shop, books, clock):
+    from koppeling.connectors.asperion.importer import ImportReport
+    from koppeling.sync.models import Alert, ReconcileStatus
+
+    _a_day_of_orders(shop, 300)
+    flow = _flow(shop, books)
+    clock.now = DELIVERY
+    _run(flow, clock)
+    ((_key, received),) = books.files.items()
+    # Asperion's import refused one order (as its import report says)
+    received.status, received.imported_at = "imported", books.now_iso()
+    received.report = ImportReport(
+        received.name, imported=["ORD1"], errors=[("ORD00007", "Debiteur geblokkeerd")]
+    )
+    clock.now = DELIVERY + dt.timedelta(hours=2)
+    _run(flow, clock)
+    row = SyncRecord.objects.get(flow=flow, object_type="batch")
+    assert row.reconcile_status == ReconcileStatus.MISMATCH
+    (problem,) = row.reconcile["problems"]
+    assert problem["code"] == "batch_import_problems" and problem["params"]["number"] == "ORD00007"
+    assert Alert.objects.get(link=flow.link).code == "batch_import_problems"
+
+
 def test_engine_fetch_over_the_published_limit_progresses_run_by_run(shop, books, clock):
     # given 400 changed orders and the published 300 calls per 5 minutes (no account limits)
     shop.seed(400, seed=9, start=DAY - dt.timedelta(days=5), days=1)

@@ -359,3 +359,21 @@ def test_socket_latency_and_timeout(clock):
     with pytest.raises(TransientError) as info2:
         unreachable.check()
     assert info2.value.code == "unreachable" and info2.value.params["detail"] == "ConnectError"
+
+
+@pytest.mark.parametrize(
+    ("number", "test"),
+    [
+        ("T-1301", True),
+        ("t-1301", True),
+        ("1301-T", True),
+        ("2026T100", False),
+        ("WT1001", False),
+        ("1001", False),
+    ],
+)
+def test_only_the_t_dash_marker_makes_a_test_order(number, test):
+    """Issue 13: any "T" in a number used to drop the order silently; only the documented marker does."""
+    from koppeling.connectors.mijnwebwinkel.client import is_test_number
+
+    assert is_test_number(number) is test

@@ -40,7 +40,15 @@ from pydantic import BaseModel
 from koppeling.core.messages import Outcome
 from koppeling.core.totals import TotalsMethod
 
-from ..base import BatchDocument, ConnectionConfig, Connector, Findability, PushResult, WritesBatches
+from ..base import (
+    BatchDocument,
+    BatchImport,
+    ConnectionConfig,
+    Connector,
+    Findability,
+    PushResult,
+    WritesBatches,
+)
 from ..errors import (
     AuthError,
     ConnectorCode,
@@ -285,6 +293,22 @@ class AsperionTarget(Connector, WritesBatches):
         if body.get("sha256") not in (None, "", digest):
             raise DataError(AsperionCode.FILE_DIFFERS, _params(file=name))
         return self._result({**body, "file": name, "sha256": digest})
+
+    def batch_import(self, reference: str, known: PushResult | None = None) -> BatchImport | None:
+        """The drop's status of the file and its import report (``GET …/{file}.xml``): received
+        (not imported yet), imported (with the orders it skipped or refused), or failed."""
+        name = known.target_id if known is not None and known.target_id.endswith(".xml") else None
+        response, operation = self._call("GET", name or file_name(reference))
+        if response.status_code == 404:
+            return None
+        if not response.is_success:
+            self._refused(response, operation)
+        body = self._stored(response, operation)
+        report = body.get("report") or {}
+        problems = [(str(s.get("order", "")), str(s.get("reason", ""))) for s in report.get("skipped", [])]
+        problems += [(str(e.get("order", "")), str(e.get("message", ""))) for e in report.get("errors", [])]
+        status = str(body.get("status") or "received")
+        return BatchImport(status, tuple(problems), len(report.get("imported", [])))
 
     def find_batch(self, reference: str, known: PushResult | None = None) -> PushResult | None:
         """The file delivered for ``reference`` (by its name; a stored file name is tried first)."""

@@ -54,6 +54,13 @@ _SECRET_PARAMS = frozenset({"token", "partner_token"})
 SYSTEM = "Mijnwebwinkel"
 
 
+def is_test_number(number: str) -> bool:
+    """Mijnwebwinkel marks a test order with "T-" in its number (docs/connectors/mijnwebwinkel.md);
+    any other letters (a shop's own prefix such as "2026T100" or "WT1001") make a real order."""
+    text = number.strip().upper()
+    return text.startswith("T-") or text.endswith("-T")
+
+
 class MijnwebwinkelCode(StrEnum):
     TOKEN_REFUSED = "mww_token_refused"  # noqa: S105 - a code, not a secret
     PARTNER_TOKEN_REFUSED = "mww_partner_token_refused"  # noqa: S105
@@ -419,7 +426,7 @@ class MijnwebwinkelSource(Connector, ReadsOrders):
         if not number_text:
             error = record_error(f"{path}.number", ConnectorCode.FIELD_MISSING, number)
             return Fetched(source_id=f"?{path}", item=None, fingerprint=fingerprint(record), error=error)
-        if not self.include_test and not number_text.isdigit() and "T" in number_text.upper():
+        if not self.include_test and is_test_number(number_text):
             return None  # a test order ("T-" marked); the API excludes these unless test=true
         moment = changed_at(record, self.tz)
         try:
