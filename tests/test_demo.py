@@ -57,6 +57,10 @@ def test_demo_starts_syncs_and_serves(tmp_path):
             )
             assert page.status_code == 200
             assert "Webwinkel → Acumulus" in page.text
+            # and every other seed link beside it, each with bookings of its own
+            for name in ("Webwinkel → Factuursturen", "SEOshop → Asperion", "eAccounting ↔ AccountView"):
+                assert name in page.text, name
+                assert f"{name}: pushed 0" not in output and f"{name}: pushed" in output
             # a new user meets Fouten (each with its way out) and Review at once
             failures = client.get("/fouten/", headers={"Accept-Language": "en"}).text
             assert failures.count('data-state="failed"') == 2, failures

@@ -142,6 +142,7 @@ def run_demo(*, host: str, port: int, orders: int, once: bool = False) -> int:
     from rich.console import Console
 
     from koppeling.cli import cmd_worker, start_web
+    from koppeling.demo_links import first_runs, start_demo_links
     from koppeling.sync.engine import Engine
     from koppeling.sync.models import Cursor, SyncRecord
 
@@ -165,6 +166,9 @@ def run_demo(*, host: str, port: int, orders: int, once: bool = False) -> int:
         again = engine.run(kind="manual")
     console.print(f"Second sync: pushed {again.pushed} (nothing twice), API calls {again.api_calls}")
     seed_review(shop, books, link)
+    others = start_demo_links(link.organisation, link.source, host)
+    for name, pushed in first_runs(others).items():
+        console.print(f"  {name}: pushed [green]{pushed}[/]")
     open_failed = SyncRecord.objects.filter(link=link, state="failed").count()
     open_review = SyncRecord.objects.filter(link=link, state="needs_review").count()
     console.print(f"To try: Fouten {open_failed} (a missing VAT number, an unknown account)")
@@ -172,6 +176,7 @@ def run_demo(*, host: str, port: int, orders: int, once: bool = False) -> int:
     if once:
         shop_srv.shutdown()
         books_srv.shutdown()
+        others.shutdown()
         return 0 if report.pushed else 1
     start_web(host, port)
     url = f"http://{host}:{port}/"
