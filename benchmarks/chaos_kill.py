@@ -112,9 +112,10 @@ def run(
     rng = random.Random(seed)
     config = harness.SimConfig(orders=orders, seed=seed, books_latency=latency)
     started = time.monotonic()
-    with harness.SimHost(config) as sims, harness.environment(
-        database, queue, vies_url=sims.vies, postgres=postgres, redis=redis
-    ) as env:
+    with (
+        harness.SimHost(config) as sims,
+        harness.environment(database, queue, vies_url=sims.vies, postgres=postgres, redis=redis) as env,
+    ):
         flow = harness.make_flow(0, sims.shops[0], sims.books)
         plan: dict[str, Any] = {
             "orders": orders,
@@ -174,6 +175,7 @@ def run(
         "settled": final["settled"] and final_after_review["settled"],
         "worker_tracebacks": sorted(set(tracebacks)),
         "seconds": round(time.monotonic() - started, 1),
+        "machine": harness.machine(),
         "lives": lives,
     }
 
@@ -187,11 +189,15 @@ def _attempt_outcomes(flow) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--kills", type=int, default=100)
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
-    parser.add_argument("--queue", choices=("redis", "sqlite"), default=None, help="default: redis with postgres")
+    parser.add_argument(
+        "--queue", choices=("redis", "sqlite"), default=None, help="default: redis with postgres"
+    )
     parser.add_argument("--latency", type=float, default=0.02, help="seconds Acumulus takes per answer")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--postgres", default=harness.DEFAULT_POSTGRES, help="server (a database is created)")
@@ -216,9 +222,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"booked {life['booked_before']} -> {life['booked_after']}"
             )
     print(
-        f"{result['kills']} kills ({result['kills_while_booking']} while booking, {result['kills_early']} early) "
+        f"{result['kills']} kills ({result['kills_while_booking']} while booking, "
+        f"{result['kills_early']} early) "
         f"during a sync of {result['orders']} orders on {result['database']} + {result['queue']} queue: "
-        f"{result['invoices']} invoices, {len(result['duplicates'])} duplicates, {len(result['missing'])} missing; "
+        f"{result['invoices']} invoices, {len(result['duplicates'])} duplicates, "
+        f"{len(result['missing'])} missing; "
         f"{result['needs_review_after_kills']} rows waited for a person ({result['person']}); "
         f"{result['seconds']} s"
     )

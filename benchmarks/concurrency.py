@@ -40,15 +40,17 @@ def run(
 ) -> dict[str, Any]:
     config = harness.SimConfig(orders=orders, seed=seed, books_latency=latency, shop_latency=latency / 2)
     started = time.monotonic()
-    with harness.SimHost(config) as sims, harness.environment(
-        database, queue, vies_url=sims.vies, postgres=postgres, redis=redis
-    ) as env:
+    with (
+        harness.SimHost(config) as sims,
+        harness.environment(database, queue, vies_url=sims.vies, postgres=postgres, redis=redis) as env,
+    ):
         from huey.contrib.djhuey import HUEY
 
         from koppeling.sync.models import ActivityEvent, Run
         from koppeling.sync.tasks import push_record_now, sync_flow
 
         flow = harness.make_flow(0, sims.shops[0], sims.books)
+        harness.hold_schedule([flow])
         for _ in range(workers):
             sync_flow(flow.pk, priority=10)  # level with Verwerk, so they run side by side
         for number in range(1001, 1001 + orders):
@@ -57,11 +59,11 @@ def run(
         queued = HUEY.pending_count()
         pool = [harness.Worker(env, name=f"w{i}") for i in range(workers)]
         try:
-            done = harness.wait_settled([flow], timeout=120 + orders * 1.0, workers=pool)
+            done = harness.wait_settled([flow], timeout=120 + orders * VERWERK_TIMES * 1.5, workers=pool)
         finally:
-            for worker in pool:
-                worker.stop()
+            harness.stop_all(pool)
         seconds = time.monotonic() - started
+        timeline = _timeline(flow, pool[0].started_wall)
         result = harness.verdict([flow], sims, orders)
         runs = Counter(Run.objects.filter(flow=flow).values_list("kind", "status"))
         claim_lost = ActivityEvent.objects.filter(flow=flow, code="claim_lost").count()
@@ -91,15 +93,35 @@ def run(
         "settled": done,
         "worker_tracebacks": tracebacks,
         "seconds": round(seconds, 1),
+        "machine": harness.machine(),
+        "timeline": timeline,
+    }
+
+
+def _timeline(flow, workers_started: float) -> dict[str, float]:
+    """When the first run started and the last one ended, in seconds after the workers started."""
+    from django.db.models import Max, Min
+
+    from koppeling.sync.models import Run
+
+    span = Run.objects.filter(flow=flow).aggregate(first=Min("started_at"), last=Max("finished_at"))
+    return {
+        name: round(moment.timestamp() - workers_started, 2)
+        for name, moment in span.items()
+        if moment is not None
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
-    parser.add_argument("--queue", choices=("redis", "sqlite"), default=None, help="default: redis with postgres")
+    parser.add_argument(
+        "--queue", choices=("redis", "sqlite"), default=None, help="default: redis with postgres"
+    )
     parser.add_argument("--latency", type=float, default=0.01)
     parser.add_argument("--postgres", default=harness.DEFAULT_POSTGRES)
     parser.add_argument("--redis", default=harness.DEFAULT_REDIS)
@@ -114,9 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         redis=args.redis,
     )
     print(
-        f"{result['workers']} workers on {result['database']} + {result['queue']} queue, {result['orders']} orders, "
+        f"{result['workers']} workers on {result['database']} + {result['queue']} queue, "
+        f"{result['orders']} orders, "
         f"each also pushed {VERWERK_TIMES}x through Verwerk ({result['tasks_queued']} tasks): "
-        f"{result['invoices']} invoices, {len(result['duplicates'])} duplicates, {len(result['missing'])} missing; "
+        f"{result['invoices']} invoices, {len(result['duplicates'])} duplicates, "
+        f"{len(result['missing'])} missing; "
         f"ledger {result['ledger_states']}; runs {result['runs']}; {result['seconds']} s"
     )
     harness.emit(result)

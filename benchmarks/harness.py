@@ -17,10 +17,12 @@ Each harness is a command whose last output line is one JSON object.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import multiprocessing as mp
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,8 +38,17 @@ from typing import Any
 
 ALL_STATUSES = [str(i) for i in range(0, 20)]
 PREFIXES = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/test"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
+#: the PostgreSQL server (its database names the runs' databases) and Redis: the suite's, when set
+DEFAULT_POSTGRES = (
+    os.environ["DATABASE_URL"]
+    if os.environ.get("DATABASE_URL", "").startswith("postgres")
+    else "postgres://postgres@127.0.0.1:5432/test"
+)
+DEFAULT_REDIS = (
+    os.environ["KOPPELING_QUEUE_URL"]
+    if os.environ.get("KOPPELING_QUEUE_URL", "").startswith("redis")
+    else "redis://127.0.0.1:6379/15"
+)
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -181,26 +192,78 @@ class SimHost:
 
 
 class HarnessDB:
-    """A database of one's own: a SQLite file in ``data_dir``, or a new PostgreSQL database."""
+    """A database of one's own: a SQLite file in ``data_dir``, or a new PostgreSQL database named
+    after the ``--postgres`` URL's (``test_harness`` → ``test_harness_1a2b…``).
+
+    Migrating takes seconds; each run starts from a migrated template instead, made once per
+    set of migrations (a file in the temporary folder, or a ``…_tpl_<hash>`` database).
+    """
 
     def __init__(self, kind: str, data_dir: Path, *, postgres: str = DEFAULT_POSTGRES) -> None:
         if kind not in ("sqlite", "postgres"):
             raise ValueError(f"--database must be sqlite or postgres, not {kind!r}")
         self.kind = kind
         self.data_dir = data_dir
-        self.name = f"koppeling_harness_{uuid.uuid4().hex[:10]}"
+        base = _database_of(postgres) or "koppeling"
+        self.name = f"{base}_{uuid.uuid4().hex[:10]}"
+        self.template = f"{base}_tpl_{migrations_hash()[:12]}"
         self._server = postgres
+        self.from_template = False
         if kind == "postgres":
-            self._admin(f'CREATE DATABASE "{self.name}"')
+            self.from_template = self._exists(self.template)
+            template = f' TEMPLATE "{self.template}"' if self.from_template else ""
+            self._admin(f'CREATE DATABASE "{self.name}"{template}')
             self.url = _with_database(postgres, self.name)
         else:
-            self.url = f"sqlite:///{data_dir / 'koppeling.sqlite3'}"
+            path = data_dir / "koppeling.sqlite3"
+            cached = _sqlite_template()
+            if cached.exists():
+                shutil.copyfile(cached, path)
+                self.from_template = True
+            self.url = f"sqlite:///{path}"
 
-    def _admin(self, sql: str) -> None:
+    def _admin(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         import psycopg
 
         with psycopg.connect(_with_database(self._server, "postgres"), autocommit=True) as conn:
-            conn.execute(sql)
+            cursor = conn.execute(sql, args or None)
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def _exists(self, name: str) -> bool:
+        return bool(self._admin("SELECT 1 FROM pg_database WHERE datname = %s", name))
+
+    def keep_as_template(self) -> None:
+        """Just migrated: keep a copy for the next runs (a race with another run is harmless)."""
+        if self.from_template:
+            return
+        if self.kind == "sqlite":
+            target = _sqlite_template()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(f".{uuid.uuid4().hex[:6]}.part")
+            import sqlite3
+
+            source, copy = sqlite3.connect(self.data_dir / "koppeling.sqlite3"), sqlite3.connect(partial)
+            try:
+                source.backup(copy)  # the write-ahead log's pages too
+            finally:
+                source.close()
+                copy.close()
+            partial.replace(target)
+            return
+        import psycopg
+        from django.db import connections
+
+        connections.close_all()
+        try:
+            self._admin(f'CREATE DATABASE "{self.template}" TEMPLATE "{self.name}"')
+        except psycopg.Error:  # another run made it first, or is copying from it right now
+            return
+        stale = self._admin(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", self.template[:-12] + "%"
+        )
+        for (name,) in stale:  # templates of earlier migrations
+            if name != self.template:
+                self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def drop(self) -> None:
         if self.kind == "postgres":
@@ -208,6 +271,25 @@ class HarnessDB:
 
             connections.close_all()
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def migrations_hash() -> str:
+    """A hash of every migration file: a template is reused only for the same schema."""
+    import koppeling
+
+    digest = hashlib.sha256()
+    root = Path(koppeling.__file__).resolve().parent
+    for path in sorted(root.glob("*/migrations/*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _sqlite_template() -> Path:
+    return Path(tempfile.gettempdir()) / "koppeling-harness-templates" / f"{migrations_hash()[:12]}.sqlite3"
+
+
+def _database_of(url: str) -> str:
+    return url.rpartition("/")[2].split("?")[0]
 
 
 def _with_database(url: str, name: str) -> str:
@@ -255,9 +337,12 @@ def setup_django(env: Environment) -> None:
     import django
 
     django.setup()
+    if env.db.from_template:
+        return
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    env.db.keep_as_template()
 
 
 @contextmanager
@@ -285,7 +370,7 @@ def environment(
                     from huey.contrib.djhuey import HUEY
 
                     HUEY.flush()
-                except Exception:  # noqa: BLE001 - cleaning up; the run's result stands
+                except Exception:
                     pass
             db.drop()
 
@@ -304,14 +389,24 @@ def make_flow(
     """An organisation's link shop ``index`` → Acumulus with its orders → invoices flow (every status)."""
     from koppeling.sync.models import Connection, Flow, Link, Organisation
 
-    org, _ = Organisation.objects.get_or_create(slug=f"harness-{index}", defaults={"name": f"Harness {index}"})
+    org, _ = Organisation.objects.get_or_create(
+        slug=f"harness-{index}", defaults={"name": f"Harness {index}"}
+    )
     source = Connection(
-        organisation=org, name=f"shop {index}", system="mijnwebwinkel", base_url=shop[0], options=shop_options or {}
+        organisation=org,
+        name=f"shop {index}",
+        system="mijnwebwinkel",
+        base_url=shop[0],
+        options=shop_options or {},
     )
     source.credentials = shop[1]
     source.save()
     target = Connection(
-        organisation=org, name=f"books {index}", system="acumulus", base_url=books[0], options=books_options or {}
+        organisation=org,
+        name=f"books {index}",
+        system="acumulus",
+        base_url=books[0],
+        options=books_options or {},
     )
     target.credentials = books[1]
     target.save()
@@ -336,6 +431,7 @@ class Worker:
         self.log_path = env.data_dir / f"{name}-{uuid.uuid4().hex[:6]}.log"
         self._log = self.log_path.open("wb")
         self.started = time.monotonic()
+        self.started_wall = time.time()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "koppeling.cli", "worker", "--workers", str(threads)],
             env={**os.environ, **env.variables()},
@@ -367,10 +463,26 @@ class Worker:
                 self.proc.wait(10)
         self._log.close()
 
+    def terminate(self) -> None:
+        """Ask to stop (SIGTERM: Huey finishes its tasks); ``stop`` waits."""
+        if self.alive():
+            self.proc.terminate()
+
     def tracebacks(self) -> list[str]:
         """The exceptions this worker logged (a fault inside koppeling shows up here)."""
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return [block.strip().splitlines()[-1] for block in text.split("Traceback (most recent call last):")[1:]]
+        return [
+            block.strip().splitlines()[-1] for block in text.split("Traceback (most recent call last):")[1:]
+        ]
+
+
+def stop_all(workers: Iterable[Worker]) -> None:
+    """Stop every worker at once (each finishes its tasks), not one after the other."""
+    workers = list(workers)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.stop()
 
 
 # -- counting ----------------------------------------------------------------------------------------
@@ -465,12 +577,28 @@ def resolve_reviews(flows: list[Any], sims: SimHost) -> dict[str, int]:
     return {"marked_booked": marked, "confirmed_not_booked": retried}
 
 
+def hold_schedule(flows: Iterable[Any]) -> None:
+    """The workers' dispatcher would start new flows at once (never run yet): their next scheduled
+    run is set a day ahead, so only the runs a harness queues happen."""
+    from django.utils import timezone
+
+    from koppeling.sync.models import Flow
+
+    ids = [f.pk for f in flows]
+    Flow.objects.filter(pk__in=ids).update(next_run_at=timezone.now() + dt.timedelta(days=1))
+
+
 def enqueue_sync(flows: Iterable[Any]) -> None:
     """What the dispatcher does every minute: a run of each flow, queued."""
     from koppeling.sync.tasks import sync_flow
 
     for flow in flows:
         sync_flow(flow.pk)
+
+
+def machine() -> dict[str, Any]:
+    """The CPUs and their load (1, 5, 15 minutes): throughput figures depend on both."""
+    return {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
 def emit(result: dict[str, Any]) -> None:

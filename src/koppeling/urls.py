@@ -16,6 +16,7 @@ urlpatterns = [
     path("setup/", include("koppeling.web.setup.urls", namespace="setup")),
     path("ops/", include("koppeling.web.ops.urls", namespace="ops")),
     path("hooks/", include("koppeling.web.webhook_urls")),  # public: each flow's own secret URL
+    path("mapping/", include("koppeling.web.mapping_urls")),  # the Datamapper: a flow's mapping, previewed
     path("", include("koppeling.web.pages.urls", namespace="pages")),
     path("", include("koppeling.web.urls")),
 ]

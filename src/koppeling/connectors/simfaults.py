@@ -15,7 +15,9 @@ request gets one mode, drawn at random from ``modes``:
 
 Timeouts, drips and drops need a real socket (``simserver``); in-process (``httpx.WSGITransport``)
 a drop raises ``httpx.RemoteProtocolError`` in the caller, as the network would.
-``injected`` counts what was done per mode; draws come from one seeded generator.
+``injected`` counts what was done per mode; draws come from one seeded generator. ``paths``
+limits the faults to requests whose path contains one of them (e.g. ``invoice_add``), ``times``
+to that many faults in all (then every request is answered normally).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class RandomFaults:
         hang_seconds: float = 3.0,
         drip_seconds: float = 2.0,
         retry_after: int = 1,
+        paths: Iterable[str] | None = None,
+        times: int | None = None,
     ) -> None:
         self.modes = tuple(modes)
         unknown = sorted(set(self.modes) - set(FAULT_MODES))
@@ -77,15 +81,21 @@ class RandomFaults:
         self.hang_seconds = hang_seconds
         self.drip_seconds = drip_seconds
         self.retry_after = retry_after
+        self.paths = tuple(paths or ())
+        self.times = times
         self.requests = 0
         self.injected: Counter[str] = Counter()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
 
-    def draw(self) -> str | None:
-        """The mode for the next request, or None (answered normally)."""
+    def draw(self, path: str = "") -> str | None:
+        """The mode for the next request (to ``path``), or None (answered normally)."""
         with self._lock:
             self.requests += 1
+            if self.paths and not any(part in path for part in self.paths):
+                return None
+            if self.times is not None and sum(self.injected.values()) >= self.times:
+                return None
             if self._rng.random() >= self.rate:
                 return None
             mode = self._rng.choice(self.modes)
@@ -96,9 +106,11 @@ class RandomFaults:
         with self._lock:
             return self._rng.uniform(low, high)
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any], app: App) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], app: App
+    ) -> Iterable[bytes]:
         """Answer one request through ``app``, or fail it."""
-        mode = self.draw()
+        mode = self.draw(str(environ.get("PATH_INFO", "")))
         if mode is None:
             return app(environ, start_response)
         if mode in _PROCESSED:

@@ -77,6 +77,9 @@ class FlowContext:
     booking_currencies: tuple[str, ...] = ("EUR",)
     #: what the runtime looks up for core per order (``sync.lookups.Lookups``; None: nothing)
     lookups: Any = None
+    #: the version of the flow's Datamapper mapping the source reads with (0: the default);
+    #: every ledger row keeps it in ``sent["mapping_version"]``
+    mapping_version: int = 0
 
 
 @dataclass
@@ -348,6 +351,9 @@ class Products(FlowKind):
             facts.update(source_number=fetched.item.sku[:100], reference=fetched.item.sku[:120])
         return facts
 
+    def prepare(self, item: Product, context: FlowContext) -> Prepared:
+        return Prepared(item, sent={"mapping_version": context.mapping_version})
+
     def push(self, target: Any, prepared: Prepared, context: FlowContext, record: Any) -> PushResult:
         product: Product = prepared.document
         settings: ProductFlowSettings = context.settings
@@ -418,6 +424,9 @@ class Customers(FlowKind):
             facts.update(reference=fetched.item.email[:120])
         return facts
 
+    def prepare(self, item: Party, context: FlowContext) -> Prepared:
+        return Prepared(item, sent={"mapping_version": context.mapping_version})
+
     def push(self, target: Any, prepared: Prepared, context: FlowContext, record: Any) -> PushResult:
         customer: Party = prepared.document
         target_id = record.target_id
@@ -459,8 +468,17 @@ def settings_for(
 
     problems: dict[str, str] = {}
     settings = target_settings = None
+    data = dict(data or {})
+    mapping = data.pop("mapping", None)  # the Datamapper's own document (``koppeling.mapping``)
+    if mapping is not None:
+        from koppeling.core.messages import english
+        from koppeling.mapping import MappingSpec
+
+        spec, mapping_problems = MappingSpec.from_json(mapping)
+        if spec is None:
+            problems["settings.mapping"] = "; ".join(english(p) for p in mapping_problems)
     try:
-        settings = validate(kind.settings_model, migrate(data or {}), where="settings")
+        settings = validate(kind.settings_model, migrate(data), where="settings")
     except SettingsError as exc:
         problems.update(exc.problems)
     model: type[BaseModel] | None = target_cls.settings_model if target_cls is not None else None

@@ -20,7 +20,8 @@ from django.utils import timezone
 from koppeling.connectors.base import Capability, Connector
 from koppeling.connectors.errors import AuthError, ConnectorCode, ConnectorError, QuotaError, RateLimited
 from koppeling.connectors.http import CallCounter
-from koppeling.core.messages import Outcome
+from koppeling.core.messages import Outcome, english
+from koppeling.mapping.codes import MappingRefused
 
 from . import alerts, backfill
 from .batches import BatchPusher
@@ -126,12 +127,15 @@ class FlowRunner:
         settings, target_settings = settings_for(
             self.kind, type(self.target), self.flow.settings, self.flow.target_settings
         )
+        mapping = (self.flow.settings or {}).get("mapping") or None
+        self._use_mapping(mapping)
         target = type(self.target)
         context = FlowContext(
             settings=settings,
             target_settings=target_settings,
             totals_method=getattr(target, "totals_method", None),
             booking_currencies=tuple(getattr(target, "booking_currencies", ("EUR",))),
+            mapping_version=int(mapping.get("version", 0) or 0) if mapping else 0,
         )
         if self.kind.reads == Capability.READS_ORDERS:
             from .lookups import Lookups
@@ -146,6 +150,20 @@ class FlowRunner:
                 status=FlowStatus.ACTIVE,
             ).exists()
         return context
+
+    def _use_mapping(self, mapping: dict[str, Any] | None) -> None:
+        """The source reads through the flow's mapping (the Datamapper; None: its default); a
+        stored mapping that no longer fits the source's fields stops the run as invalid settings,
+        naming each problem, before anything is read."""
+        use = getattr(self.source, "use_mapping", None)
+        if use is None:
+            return
+        try:
+            use(self.kind.name, mapping)
+        except MappingRefused as exc:
+            raise SettingsError(
+                {f"settings.mapping.{p.params.get('location', '')}": english(p) for p in exc.problems}
+            ) from None
 
     def prepare_run(self, context: FlowContext | None = None) -> FlowRun:
         """The state a run carries (settings validated, secrets to redact); also for tasks and tests."""

@@ -29,6 +29,8 @@ from koppeling.core.models import Invoice, Party
 from koppeling.core.money import round_cents, to_decimal
 from koppeling.core.products import Product, StockLevel
 from koppeling.core.totals import TotalsMethod
+from koppeling.mapping import MappingSpec, Schema
+from koppeling.mapping.sources import MappedSource
 
 from ..base import (
     BookedDocument,
@@ -49,6 +51,7 @@ from .api import (
     Filter,
     fox_time,
 )
+from .mapping import article_mapping, article_schema, debtor_payload
 from .settings import AccountViewSettings, settings_or_default
 from .translate import (
     CONTACT_TYPES,
@@ -93,7 +96,9 @@ _DOCUMENT_NEEDS = {
 
 
 @register
-class AccountViewConnector(AccountViewTransport, WritesInvoices, WritesCustomers, ReadsProducts, ReadsStock):
+class AccountViewConnector(
+    AccountViewTransport, MappedSource, WritesInvoices, WritesCustomers, ReadsProducts, ReadsStock
+):
     """One AccountView administration through one user's OAuth2 authorisation.
 
     ``config.options``: ``company_code`` (choose the administration by code when the credentials
@@ -121,6 +126,8 @@ class AccountViewConnector(AccountViewTransport, WritesInvoices, WritesCustomers
     totals_method: ClassVar[TotalsMethod] = TotalsMethod.PER_LINE_FROM_EX
     settings_model: ClassVar[type[BaseModel]] = AccountViewSettings
     max_in_flight: ClassVar[int] = 1
+    #: articles are read through the flow's mapping (``mapping.py``)
+    mapping_kinds: ClassVar[tuple[str, ...]] = ("products",)
 
     def check_rights(self, capabilities: frozenset[Capability], settings: Any = None) -> None:
         """The user's rights per business object (``accountviewsystembusinessobjects``: objects the
@@ -421,7 +428,7 @@ class AccountViewConnector(AccountViewTransport, WritesInvoices, WritesCustomers
         code = str(row["ART_CODE"])
         moment = local_time(row.get("CNG_DATE"), self.tz)
         try:
-            product = product_of(row, self.config.options or {}, self._rates())
+            product = product_of(row, self.config.options or {}, self._rates(), self.mapping_for("products"))
         except DataError as exc:
             return Fetched(code, None, fingerprint(row), moment, exc, code)
         return Fetched(
@@ -486,3 +493,32 @@ class AccountViewConnector(AccountViewTransport, WritesInvoices, WritesCustomers
         names = {str(r.get("FIELD_NAME", "")).upper() for r in rows if isinstance(r, dict)}
         fields = {**STOCK_FIELDS, **dict((self.config.options or {}).get("stock_fields") or {})}
         return [f for f in fields.values() if f and f.upper() not in names]
+
+    # ------------------------------------------------------------ the Datamapper
+
+    def mapping_schema(self, kind: str) -> Schema:
+        return article_schema(self.config.options or {})
+
+    def default_mapping(self, kind: str) -> MappingSpec:
+        return article_mapping(self.config.options or {})
+
+    def extra_source_fields(self, kind: str, fields: set[str]) -> set[str]:
+        """The fields of ``fields`` this administration's ARTICLE dictionary has (its own fields a
+        mapping was saved with, seen on the preview record)."""
+        body = self.call("GET", "/accountviewfields", params={"BusinessObject": "AK1"})
+        rows = body.get("DCT_FLD", []) if isinstance(body, dict) else []
+        names = {str(r.get("FIELD_NAME", "")).upper() for r in rows if isinstance(r, dict)}
+        return {f for f in fields if f.upper() in names}
+
+    def mapping_records(self, kind: str, source_id: str = "", limit: int = 1) -> list[dict[str, Any]]:
+        """ARTICLE rows for the preview: the one with code ``source_id``, else the first ``limit``."""
+        filters = [Filter("ARTICLE.ART_CODE", source_id.strip().upper())] if source_id else []
+        rows = self.rows("AK1", "ARTICLE", filters, page_size=max(2, limit))
+        return [dict(r) for r in rows[:limit] if isinstance(r, dict)]
+
+    def mapped_item(self, kind: str, record: Any, spec: MappingSpec) -> Product:
+        return product_of(record, self.config.options or {}, self._rates(), spec)
+
+    def mapping_payload(self, kind: str, item: Any, settings: Any = None) -> dict[str, Any]:
+        """What a debtor write would send for the customer ``item`` (customers into AccountView)."""
+        return debtor_payload(item, settings)

@@ -29,6 +29,7 @@ from koppeling.core.messages import Outcome
 from koppeling.core.models import Invoice, InvoiceLine, LineKind, Party
 from koppeling.core.money import AmountError, quantize, round_cents, to_decimal
 from koppeling.core.products import Product, StockLevel
+from koppeling.mapping import MappingSpec, apply
 
 from ..errors import DataError
 from .api import SYSTEM, AccountViewCode
@@ -357,39 +358,48 @@ def _text(row: Mapping[str, Any], field: str) -> str:
 
 
 def product_of(
-    row: Mapping[str, Any], options: Mapping[str, Any], vat_rates: Mapping[str, Decimal]
+    row: Mapping[str, Any],
+    options: Mapping[str, Any],
+    vat_rates: Mapping[str, Decimal],
+    mapping: MappingSpec | None = None,
 ) -> Product:
-    """An ARTICLE row -> ``Product``. Field names are the connection's ``article_fields`` option
-    over the defaults (``ART_DESC2`` short description, ``EAN_CODE`` [S], ``IMG_MEDIUM`` [V name])."""
-    fields = {
-        "ean": "EAN_CODE",
-        "description_short": "ART_DESC2",
-        "description_long": "",
-        "image_url": "IMG_MEDIUM",
-        "unit": "ART_UNIT",
-        "price": "PX_SELL",
-        **dict(options.get("article_fields") or {}),
-    }
+    """An ARTICLE row -> ``Product`` through the flow's ``mapping`` (default: ``mapping.
+    article_mapping(options)`` — ``ART_DESC2`` short description, ``EAN_CODE`` [S], the options'
+    ``article_fields``). The VAT rate (the row's ``VAT_CODE`` in the administration's VAT table),
+    the blocked flag, the image (``IMG_MEDIUM`` [V name]) and the attributes are not mapped: they
+    need AccountView's own tables or the connection's ``attribute_fields``."""
+    from .mapping import article_mapping, article_schema
+
     code = _text(row, "ART_CODE")
-    price = _number(row, fields["price"], code, "the selling price") if fields["price"] in row else None
-    inc = bool(options.get("prices_include_vat", False))
+    spec = mapping or article_mapping(options)
+    mapped, problems = apply(spec, row, article_schema(options))
+    if problems:
+        first = problems[0]
+        raise DataError(first.code, {**first.params, "system": SYSTEM, "number": code})
+    fields = {"image_url": "IMG_MEDIUM", **dict(options.get("article_fields") or {})}
     image = _text(row, fields["image_url"])
     attributes = tuple(
         (name, _text(row, field))
         for name, field in dict(options.get("attribute_fields") or {}).items()
         if _text(row, field)
     )
+
+    def text(name: str) -> str:
+        value = mapped.get(name)
+        return "" if value is None else str(value)
+
     return Product(
         source_id=code,
-        sku=code,
-        name=_text(row, "ART_DESC1") or code,
-        ean=_text(row, fields["ean"]),
-        description_short=_text(row, fields["description_short"]),
-        description_long=_text(row, fields["description_long"]),
-        price_ex=None if inc else price,
-        price_inc=price if inc else None,
+        sku=text("sku") or code,
+        name=text("name") or code,
+        ean=text("ean"),
+        description_short=text("description_short"),
+        description_long=text("description_long"),
+        price_ex=mapped.get("price_ex"),
+        price_inc=mapped.get("price_inc"),
         vat_rate=vat_rates.get(_text(row, "VAT_CODE")),
-        unit=_text(row, fields["unit"]),
+        currency=text("currency") or "EUR",
+        unit=text("unit"),
         active=not bool(row.get("REC_BLK")),
         image_url=image if image.lower().startswith(("http://", "https://")) else "",
         attributes=attributes,

@@ -24,6 +24,8 @@ from koppeling.core.messages import Outcome
 from koppeling.core.models import Order, Party
 from koppeling.core.money import AmountError, to_decimal
 from koppeling.core.products import PRODUCT_FIELDS, Product, StockLevel
+from koppeling.mapping import MappingSpec, Schema
+from koppeling.mapping.sources import MappedSource
 
 from ..base import (
     Capability,
@@ -40,6 +42,7 @@ from ..base import (
 from ..errors import AuthError, DataError, NotFound, ResponseError
 from ..registry import register
 from .api import SYSTEM, EAccountingCode
+from .mapping import article_payload, customer_mapping, customer_schema
 from .translate import (
     ORDER_STATUSES,
     article_changes,
@@ -104,7 +107,9 @@ def _is_uuid(value: str) -> bool:
 
 
 @register
-class EAccountingConnector(EAccountingTransport, ReadsOrders, ReadsCustomers, WritesProducts, WritesStock):
+class EAccountingConnector(
+    EAccountingTransport, MappedSource, ReadsOrders, ReadsCustomers, WritesProducts, WritesStock
+):
     """One eAccounting company through one OAuth2 authorisation.
 
     ``config.options``: ``page_size`` (1-1000, default 100), ``identity_url`` (the token server;
@@ -132,6 +137,8 @@ class EAccountingConnector(EAccountingTransport, ReadsOrders, ReadsCustomers, Wr
     cursor_ordered: ClassVar[bool] = True
     settings_model: ClassVar[type[BaseModel]] = EAccountingSettings
     max_in_flight: ClassVar[int] = 4
+    #: customers are read through the flow's mapping (``mapping.py``)
+    mapping_kinds: ClassVar[tuple[str, ...]] = ("customers",)
 
     def check_rights(self, capabilities: frozenset[Capability]) -> None:
         """The scopes (and, for orders, the module) each capability needs; ``AuthError`` names the
@@ -259,12 +266,13 @@ class EAccountingConnector(EAccountingTransport, ReadsOrders, ReadsCustomers, Wr
     # ------------------------------------------------------------ customers
 
     def _fetched_customer(self, record: Any, path: str) -> Fetched[Party]:
-        fingerprint = customer_fingerprint(record)
+        mapping = self.mapping_for("customers")
+        fingerprint = customer_fingerprint(record, mapping.version)
         source_id = str(record.get("Id")) if isinstance(record, dict) else f"?{path}"
         number = str(record.get("CustomerNumber") or "") if isinstance(record, dict) else ""
         moment = parse_utc(record.get("ChangedUtc")) if isinstance(record, dict) else None
         try:
-            party = translate_customer(record, path)
+            party = translate_customer(record, path, mapping)
         except DataError as exc:
             return Fetched(source_id, None, fingerprint, moment, exc, number)
         return Fetched(source_id, party, fingerprint, moment, None, number)
@@ -281,6 +289,38 @@ class EAccountingConnector(EAccountingTransport, ReadsOrders, ReadsCustomers, Wr
         return self._fetched_customer(
             self.call("GET", f"/v2/customers/{source_id}"), f"customer[{source_id}]"
         )
+
+    # ------------------------------------------------------------ the Datamapper
+
+    def mapping_schema(self, kind: str) -> Schema:
+        return customer_schema()
+
+    def default_mapping(self, kind: str) -> MappingSpec:
+        return customer_mapping()
+
+    def mapping_records(self, kind: str, source_id: str = "", limit: int = 1) -> list[dict[str, Any]]:
+        """CustomerApi records for the preview: ``source_id``'s, else the first ``limit``."""
+        if source_id:
+            record = self.call("GET", f"/v2/customers/{source_id}")
+            return [record] if isinstance(record, dict) else []
+        rows = self._page("/v2/customers", {"$pagesize": max(1, limit)})
+        return [r for r in rows[:limit] if isinstance(r, dict)]
+
+    def mapped_item(self, kind: str, record: Any, spec: MappingSpec) -> Party:
+        return translate_customer(record, "customer", spec)
+
+    def mapping_payload(self, kind: str, item: Any, settings: Any = None) -> dict[str, Any]:
+        """What creating the article ``item`` would send (coding and unit as a run resolves them;
+        left out when they cannot be resolved — the run would then stop with that reason)."""
+        try:
+            coding = self.coding_for(item, settings)
+        except DataError:
+            coding = None
+        try:
+            unit = self.unit_for(item, settings)
+        except DataError:
+            unit = None
+        return article_payload(item, coding, unit)
 
     # ------------------------------------------------------------ articles
 

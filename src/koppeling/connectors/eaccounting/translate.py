@@ -31,6 +31,7 @@ from koppeling.connectors.errors import DataError
 from koppeling.core.models import LineKind, Order, OrderLine, Party
 from koppeling.core.money import AmountError, quantize, to_decimal
 from koppeling.core.products import Product
+from koppeling.mapping import MappingSpec, apply
 
 from .api import SYSTEM, EAccountingCode
 
@@ -129,11 +130,13 @@ def order_fingerprint(record: Any) -> str:
     return _hash(subset)
 
 
-def customer_fingerprint(record: Any) -> str:
-    """sha256 over what a debtor in the target gets (not ``ChangedUtc`` or invoice dates)."""
+def customer_fingerprint(record: Any, mapping_version: int = 0) -> str:
+    """sha256 over what a debtor in the target gets (not ``ChangedUtc`` or invoice dates); a saved
+    mapping's version is part of it, so a changed mapping writes every customer again."""
     if not isinstance(record, dict):
         return _hash(record)
-    return _hash({key: record.get(key) for key in _CUSTOMER_KEYS})
+    subset = {key: record.get(key) for key in _CUSTOMER_KEYS}
+    return _hash({**subset, "mapping_version": mapping_version} if mapping_version else subset)
 
 
 def parse_utc(value: Any) -> dt.datetime | None:
@@ -166,29 +169,39 @@ def _amount(value: Any, what: str, number: Any, path: str) -> Decimal:
         raise record_error(what, number, path, f"{value!r:.40} is not a number") from None
 
 
-def translate_customer(record: Any, path: str = "customer") -> Party:
-    """A CustomerApi record -> ``Party``: a company (with its contact person) or a private person."""
+def translate_customer(record: Any, path: str = "customer", mapping: MappingSpec | None = None) -> Party:
+    """A CustomerApi record -> ``Party`` through the flow's ``mapping`` (default: a company with its
+    contact person, or a private person; see ``mapping.customer_mapping``)."""
+    from .mapping import customer_mapping, customer_schema
+
     if not isinstance(record, dict):
         raise record_error("Customer", "?", path, "not an object")
     number = record.get("CustomerNumber")
-    name = _text(record.get("Name"))
-    if not name:
+    if not _text(record.get("Name")):
         raise record_error("Customer", number, f"{path}.Name", "missing")
-    private = record.get("IsPrivatePerson")
-    company = "" if private is not False else name
-    person = _text(record.get("ContactPersonName")) if company else name
+    mapped, problems = apply(mapping or customer_mapping(), record, customer_schema())
+    if problems:
+        first = problems[0]
+        raise DataError(
+            first.code, {**first.params, "system": SYSTEM, "what": "Customer", "number": str(number)}
+        )
+
+    def text(name: str) -> str:
+        value = mapped.get(name)
+        return "" if value is None else str(value)
+
     return Party(
-        name=person,
-        company=company,
-        email=_text(record.get("EmailAddress")) or _text(record.get("ContactPersonEmail")),
-        phone=_text(record.get("Telephone")) or _text(record.get("MobilePhone")),
-        street=_text(record.get("InvoiceAddress1")),
-        street2=_text(record.get("InvoiceAddress2")),
-        postal_code=_text(record.get("InvoicePostalCode")).upper(),
-        city=_text(record.get("InvoiceCity")),
-        country_code=_text(record.get("InvoiceCountryCode")).upper() or "NL",
-        vat_number=_text(record.get("VatNumber")).replace(" ", "").upper(),
-        customer_id=_text(number),
+        name=text("name"),
+        company=text("company"),
+        email=text("email"),
+        phone=text("phone"),
+        street=text("street"),
+        street2=text("street2"),
+        postal_code=text("postal_code"),
+        city=text("city"),
+        country_code=text("country_code").upper() or "NL",
+        vat_number=text("vat_number"),
+        customer_id=text("customer_id"),
     )
 
 

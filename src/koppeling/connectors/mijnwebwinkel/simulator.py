@@ -16,8 +16,8 @@ Usage::
 Knobs: ``latency`` (seconds slept per request), ``fail_next(status, times, retry_after, body)``,
 ``malform_next(kind)`` (``not_json``, ``truncated``, ``wrong_shape``, ``empty_body``,
 ``bad_record``), ``random_faults(rate)`` (a share of all requests fail at random: 5xx, 429,
-timeouts, drips, dropped connections), ``revoke_token()`` / ``rotate_token()``, ``rate_limit=(requests, seconds)``,
-``request_count`` and ``requests_by_path``.
+timeouts, drips, dropped connections), ``revoke_token()`` / ``rotate_token()``,
+``rate_limit=(requests, seconds)``, ``request_count`` and ``requests_by_path``.
 """
 
 from __future__ import annotations

@@ -55,7 +55,8 @@ REASON_OF_FIELD = {
 REEVALUATE_ONE_BY_ONE = 200
 SCHEDULE_MIN, SCHEDULE_MAX = 5, 24 * 60
 #: tuning fields of every flow kind: kept as stored, not shown (operators set them with the CLI)
-HIDDEN = ("version", "overlap_minutes", "max_attempts")
+#: ``mapping`` is the Datamapper's document (``web.mapping_views``): never shown here, never dropped
+HIDDEN = ("version", "overlap_minutes", "max_attempts", "mapping")
 
 
 def _flows(request: HttpRequest):
@@ -180,10 +181,12 @@ class FlowForms:
 
 
 def _migrated(stored: dict | None) -> dict[str, Any]:
+    """The stored settings the form edits (the Datamapper's ``mapping`` is not one of them)."""
+    stored = {k: v for k, v in (stored or {}).items() if k != "mapping"}
     try:
-        return migrate(stored or {})
+        return migrate(stored)
     except SettingsError:
-        return dict(stored or {})
+        return stored
 
 
 def _hm(value: dt.time | None) -> str:

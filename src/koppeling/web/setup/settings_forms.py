@@ -63,7 +63,7 @@ def _forms_of(
     generic_lists, target_lists = choices.picklists(source, target)
     generic = SchemaForm(
         kind.settings_model,
-        flow.settings,
+        {k: v for k, v in (flow.settings or {}).items() if k != "mapping"},  # the Datamapper's
         prefix=f"f{flow.pk}",
         picklists=generic_lists,
         exclude=("version", *START_FIELDS),
@@ -115,6 +115,9 @@ def flow_forms(link: Link, *, post: QueryDict | None = None) -> list[FlowForms]:
 
 def _documents(made: FlowForms) -> tuple[dict[str, Any], dict[str, Any]]:
     generic = {"version": SETTINGS_VERSION, **made.generic.cleaned()}
+    mapping = (made.flow.settings or {}).get("mapping")
+    if mapping:  # the Datamapper's (``web.mapping_views``): the wizard neither shows nor drops it
+        generic["mapping"] = mapping
     target = made.target.cleaned() if made.target is not None else {}
     return generic, target
 
