@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
-import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from tests.fuzz.strategies import FUZZ, Swapping, mutants, readable, swap_in_list
 
 from koppeling.connectors.base import ConnectionConfig, Fetched
@@ -42,7 +42,8 @@ def check(fetched: Iterable[Fetched], before: list[Fetched], odd_ids: set[str]) 
         assert again[0].error is None and again[0].item == good.item
         assert again[0].fingerprint == good.fingerprint
     odd = [r for r in fetched if r.source_id in odd_ids or r.source_id.startswith("?")]
-    event("odd record: " + ("absent" if not odd else "error" if odd[0].error is not None else "read"))
+    if currently_in_test_context():  # (also used by a plain test, outside hypothesis)
+        event("odd record: " + ("absent" if not odd else "error" if odd[0].error is not None else "read"))
 
 
 def _id_of(mutant: Any, key: str) -> set[str]:
@@ -116,11 +117,6 @@ def test_lightspeed_orders(data):
     check(source.fetch_changed(None), before, {odd.target})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lightspeed client: one order whose GET orders/{id}.json answer is not a wrapped object "
-    "(api.unwrap raises ResponseError) ends the whole fetch; the orders after it are never read",
-)
 def test_lightspeed_one_unreadable_order_answer_does_not_end_the_fetch():
     from koppeling.connectors.lightspeed.client import LightspeedSource
     from koppeling.connectors.lightspeed.simulator import LightspeedSimulator

@@ -98,8 +98,12 @@ def test_killed_worker_process_is_recovered_exactly_once(seeded_shop, books_sim,
     kh.unmount(BOOKS_URL)
     try:
         link = make_link(seeded_shop, books_sim)
-        for conn, url in ((link.source, shop_srv.url), (link.target, books_srv.url)):
+        for conn, url, sim in (
+            (link.source, shop_srv.url, seeded_shop),
+            (link.target, books_srv.url, books_sim),
+        ):
             conn.base_url = url
+            conn.credentials = sim.valid_credentials()  # a new address needs its credentials again
             conn.save()
         connections.close_all()
         ctx = mp.get_context("fork")
@@ -206,6 +210,7 @@ def test_a_stuck_remote_does_not_hold_up_another_organisations_run(seeded_shop, 
     try:
         stuck = make_link(seeded_shop, books_sim, name="stuck", books_options={"call_deadline_seconds": 2.0})
         stuck.target.base_url = server.url + "/acumulus"
+        stuck.target.credentials = books_sim.valid_credentials()  # a new address: credentials again
         stuck.target.save()
         other = Organisation.objects.create(name="Other", slug="other")
         fine = make_link(seeded_shop, books_sim, name="fine", org=other)

@@ -48,6 +48,8 @@ class SyncCode(StrEnum):
     MARKED_BOOKED = "marked_booked"
     CONFIRMED_NOT_BOOKED = "confirmed_not_booked"
     RETRY_REQUESTED = "retry_requested"
+    RETRY_SCHEDULED = "retry_scheduled"
+    TOO_MANY_REQUESTS = "too_many_requests"
     IGNORED = "record_ignored"
     UNIGNORED = "record_unignored"
     RECONCILE_OK = "reconcile_ok"
@@ -186,6 +188,17 @@ register(
             gettext_noop("%(user)s confirmed %(number)s is not in the target; it is pushed again."),
         ),
         SyncCode.RETRY_REQUESTED: (gettext_noop("%(user)s pressed Verwerk for %(number)s."),),
+        SyncCode.RETRY_SCHEDULED: (
+            gettext_noop(
+                "%(system)s did not take %(number)s (attempt %(attempts)s); it is tried again automatically."
+            ),
+        ),
+        SyncCode.TOO_MANY_REQUESTS: (
+            gettext_noop(
+                "%(system)s answered 'too many requests' for %(number)s; it waits until %(until)s and is "
+                "sent again then."
+            ),
+        ),
         SyncCode.IGNORED: (gettext_noop("%(user)s set %(number)s aside: %(why)s"),),
         SyncCode.UNIGNORED: (gettext_noop("%(user)s took %(number)s up again."),),
         SyncCode.RECONCILE_OK: (gettext_noop("Read back from %(system)s: it matches what was sent."),),

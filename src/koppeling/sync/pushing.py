@@ -441,6 +441,9 @@ class Pusher:
             self._attempt(flight, AttemptOutcome.RATE_LIMITED, exc)
             self._defer(token, [record], until)
             self.stop = Stop("rate_limited", until)
+            params = {"system": self.target.label, "number": _number(record), "until": until.isoformat()}
+            wait = self.run.event(ActivityLevel.WARNING, SyncCode.TOO_MANY_REQUESTS, params, record)
+            ActivityEvent.objects.bulk_create([wait])
         elif isinstance(exc, AuthError | QuotaError):
             self._attempt(
                 flight, AttemptOutcome.QUOTA if isinstance(exc, QuotaError) else AttemptOutcome.AUTH, exc
@@ -527,7 +530,7 @@ class Pusher:
         with transaction.atomic():
             if flight is not None:
                 self._attempt(flight, AttemptOutcome.TRANSIENT, exc)
-            ledger.apply(
+            retried = ledger.apply(
                 record,
                 Event.RETRY,
                 token=token,
@@ -537,6 +540,11 @@ class Pusher:
                 error_code=str(exc.code)[:80],
                 params=run.params(exc.params),
             )
+            if retried:  # each retry is visible in the activity log, not only its last outcome
+                params = {**exc.params, "system": self.target.label, "number": _number(record)}
+                params["attempts"] = attempts
+                event = run.event(ActivityLevel.WARNING, SyncCode.RETRY_SCHEDULED, params, record)
+                ActivityEvent.objects.bulk_create([event])
 
     def _wait(self, token: uuid.UUID, record: SyncRecord, outcome: Outcome, seconds: float) -> None:
         """Not yet, for a reason that passes by itself (VIES down): try again later, no give-up."""
@@ -712,3 +720,7 @@ def _mark_attempts(record: SyncRecord, token: uuid.UUID, outcome: str) -> None:
 
 def claim_timeout() -> dt.timedelta:
     return dt.timedelta(seconds=django_settings.KOPPELING["CLAIM_TIMEOUT_SECONDS"])
+
+
+def _number(record: SyncRecord) -> str:
+    return record.source_number or record.source_id

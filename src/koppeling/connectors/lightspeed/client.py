@@ -378,6 +378,8 @@ class LightspeedSource(Connector, ReadsOrders, ReceivesWebhooks):
             body = self._get(f"orders/{order_id}.json")
         except NotFound:
             return None
+        except ResponseError as exc:  # this one answer is unreadable: that order fails, not the fetch
+            return Fetched(str(order_id), None, fingerprint(None), moment, exc, "")
         return self._fetched(body.get("order"), f"orders[{order_id}]", str(order_id), moment)
 
     def _fetched(self, record: Any, path: str, order_id: str, moment: dt.datetime | None) -> Fetched[Order]:
