@@ -243,7 +243,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     import koppeling.web.ops.cleanup  # noqa: F401  (its periodic tasks, also when run without the app)
 
-    consumer = HUEY.create_consumer(workers=args.workers, worker_type="thread", periodic=True)
+    # max_delay: an idle worker polls the (SQLite) queue at least every second, so a webhook's
+    # order reaches the target within the goal of 2 s (Huey's default backs off to 10 s)
+    consumer = HUEY.create_consumer(workers=args.workers, worker_type="thread", periodic=True, max_delay=1.0)
     consumer.run()
     return 0
 
@@ -327,6 +329,25 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    """Re-encrypt all stored credentials under the first key (docs/operations.md, rotate keys)."""
+    _django()
+    from koppeling.sync.connections import rotate_credentials
+
+    done, unreadable = rotate_credentials()
+    print(f"re-encrypted the credentials of {done} connection(s) under the first key")
+    if unreadable:
+        ids = ", ".join(str(pk) for pk in unreadable)
+        print(
+            f"no key in KOPPELING_FERNET_KEYS reads the credentials of connection(s) {ids}: "
+            "put the key they were stored with back in the list (after the first), or enter them again",
+            file=sys.stderr,
+        )
+        return 1
+    print("the older keys can now be removed from KOPPELING_FERNET_KEYS")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="koppeling", description=__doc__)
     parser.add_argument("--version", action="version", version=f"koppeling {_version()}")
@@ -397,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="create or upgrade the database")
     p.set_defaults(func=cmd_migrate)
 
+    p = sub.add_parser("rotate-keys", help="re-encrypt stored credentials under the first Fernet key")
+    p.set_defaults(func=cmd_rotate_keys)
+
     p = sub.add_parser("manage", help="any Django management command, e.g. createsuperuser")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)
@@ -404,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _flow_kind(text: str) -> str:
+    _django()  # the flow kinds are the sync app's
     from koppeling.sync.flowkinds import KINDS
 
     if text not in KINDS:
@@ -420,6 +445,27 @@ def main(argv: list[str] | None = None) -> int:
         raise
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        exceptions = sys.modules.get("django.core.exceptions")
+        if exceptions is not None and isinstance(exc, exceptions.ImproperlyConfigured):
+            print(f"koppeling: configuration: {exc}", file=sys.stderr)
+            return 2
+        if not _database_error(exc):
+            raise
+        from koppeling.web.ops.errors import scrub_text
+
+        print(
+            f"koppeling: the database answered: {scrub_text(str(exc)).strip() or type(exc).__name__}\n"
+            "Is it reachable, and set up? (`koppeling migrate` creates or upgrades it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _database_error(exc: BaseException) -> bool:
+    """A database that is down, or not migrated: a message, never a traceback."""
+    utils = sys.modules.get("django.db.utils")
+    return utils is not None and isinstance(exc, utils.OperationalError | utils.ProgrammingError)
 
 
 if __name__ == "__main__":

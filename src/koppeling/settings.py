@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -12,12 +13,37 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
+
+
+def _number(name: str, default: float, low: float = 0, high: float = 10**12, *, whole: bool = True):
+    """``os.environ[name]`` as a number from ``low`` to ``high``; a wrong value names the variable
+    (``ImproperlyConfigured``, which the CLI shows as one line) instead of a bare ValueError."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        from django.core.exceptions import ImproperlyConfigured
+
+        kind = "a whole number" if whole else "a number"
+        raise ImproperlyConfigured(f"{name}={text!r}: expected {kind} from {low:g} to {high:g}")
+    return value
+
+
 DATA_DIR = Path(os.environ.get("KOPPELING_DATA_DIR", Path.cwd() / "data")).resolve()
 
 # --- Files at rest (issue 13) --------------------------------------------------------------------
 # The data folder holds customers' orders and the connections' encrypted credentials: it and every
 # file koppeling creates are for its own user only (0700 / 0600). KOPPELING_UMASK=022 undoes it.
-os.umask(int(os.environ.get("KOPPELING_UMASK", "077"), 8))
+_UMASK = os.environ.get("KOPPELING_UMASK", "077").strip()
+if not re.fullmatch(r"0?[0-7]{3}", _UMASK):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"KOPPELING_UMASK={_UMASK!r}: expected three octal digits, e.g. 077")
+os.umask(int(_UMASK, 8))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 #: where generated keys live: apart from the data (another disk, a secrets mount), so a backup of
 #: the data folder does not hold the key that decrypts it
@@ -134,6 +160,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "koppeling.web.ops.limits.UploadLimitMiddleware",  # 413 over the upload cap (issue 13)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -173,23 +200,32 @@ _SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
 }
 
+#: Django's SQLite backend plus the tenancy triggers it keeps out of schema changes' way (issue 13)
+_SQLITE_ENGINE = "koppeling.web.ops.sqlite"
+
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
     if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        DATABASES["default"]["ENGINE"] = _SQLITE_ENGINE
         DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
+        DATABASES["default"].setdefault("TEST", {"NAME": ":memory:"})
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": _SQLITE_ENGINE,
             "NAME": str(DATA_DIR / "koppeling.sqlite3"),
             "OPTIONS": dict(_SQLITE_OPTIONS),
+            # tests: in memory, as for Django's own engine name (pytest-django looks for that name)
+            "TEST": {"NAME": ":memory:"},
         }
     }
 
 _QUEUE_URL = os.environ.get("KOPPELING_QUEUE_URL", "")
 if _QUEUE_URL.startswith(("redis://", "rediss://", "unix://")):
     HUEY = {
-        "huey_class": "huey.RedisHuey",
+        # priorities: Verwerk (``tasks.push_record_now``, priority 10) goes before the scheduled
+        # runs; plain RedisHuey refuses every task with a priority (needs Redis 5 or later)
+        "huey_class": "huey.PriorityRedisHuey",
         "name": os.environ.get("KOPPELING_QUEUE_NAME", "koppeling"),
         "url": _QUEUE_URL,
         "immediate": False,
@@ -235,8 +271,10 @@ AUTHENTICATION_BACKENDS = [
     "koppeling.web.ops.signin.ThrottledSignIn",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = int(os.environ.get("KOPPELING_SIGNIN_FAILURES", "5"))
-AXES_COOLOFF_TIME = dt.timedelta(minutes=float(os.environ.get("KOPPELING_SIGNIN_LOCKOUT_MINUTES", "15")))
+AXES_FAILURE_LIMIT = _number("KOPPELING_SIGNIN_FAILURES", 5, 1, 1000)
+AXES_COOLOFF_TIME = dt.timedelta(
+    minutes=_number("KOPPELING_SIGNIN_LOCKOUT_MINUTES", 15, 0.1, 10**6, whole=False)
+)
 # per name *and* address: a stranger cannot lock a user out from elsewhere
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -244,8 +282,8 @@ AXES_CLIENT_IP_CALLABLE = "koppeling.web.ops.signin.client_ip"
 AXES_LOCKOUT_TEMPLATE = "ops/locked_out.html"
 AXES_VERBOSE = False
 #: how many reverse proxies in front add X-Forwarded-For (the client address for throttling)
-KOPPELING_TRUSTED_PROXIES = int(os.environ.get("KOPPELING_TRUSTED_PROXIES", "0"))
-SESSION_COOKIE_AGE = int(float(os.environ.get("KOPPELING_SESSION_HOURS", "12")) * 3600)
+KOPPELING_TRUSTED_PROXIES = _number("KOPPELING_TRUSTED_PROXIES", 0, 0, 10)
+SESSION_COOKIE_AGE = int(_number("KOPPELING_SESSION_HOURS", 12, 0.1, 24 * 366, whole=False) * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False
@@ -259,8 +297,9 @@ if _PROXY_HEADER:  # only behind a proxy that sets (and strips what clients send
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_HEADER.upper().replace("-", "_"), "https")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and os.environ.get("KOPPELING_SSL_REDIRECT", "1") == "1"
-SECURE_REDIRECT_EXEMPT = [r"^ops/healthz$", r"^healthz$"]  # a load balancer's probe speaks http
-SECURE_HSTS_SECONDS = int(os.environ.get("KOPPELING_HSTS_SECONDS", "31536000")) if HTTPS else 0
+# a load balancer's probe and a local Prometheus speak http (metrics still want a token or loopback)
+SECURE_REDIRECT_EXEMPT = [r"^ops/healthz$", r"^healthz$", r"^ops/metrics$", r"^metrics$"]
+SECURE_HSTS_SECONDS = _number("KOPPELING_HSTS_SECONDS", 31536000, 0, 10**9) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("KOPPELING_HSTS_SUBDOMAINS", "1") == "1"
 SECURE_HSTS_PRELOAD = os.environ.get("KOPPELING_HSTS_PRELOAD", "1") == "1"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -282,27 +321,34 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+# Uploads being read are customers' data too: for koppeling's user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Error pages (DEBUG) never show the database or queue address, keys or tokens.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "koppeling.web.ops.errors.SecretScrubbingFilter"
 # --- end transport and headers -------------------------------------------------------------------
 
 KOPPELING = {
     # how long activity payloads are kept before they are purged (GDPR, design guarantee 6)
-    "ACTIVITY_RETENTION_DAYS": int(os.environ.get("KOPPELING_ACTIVITY_RETENTION_DAYS", "30")),
+    "ACTIVITY_RETENTION_DAYS": _number("KOPPELING_ACTIVITY_RETENTION_DAYS", 30, 1, 36600),
     # a claim older than this is considered abandoned by a crashed worker
     # (renewed while a worker is sending; short, so rows of a crashed worker are recovered soon)
-    "CLAIM_TIMEOUT_SECONDS": int(os.environ.get("KOPPELING_CLAIM_TIMEOUT", "180")),
+    "CLAIM_TIMEOUT_SECONDS": _number("KOPPELING_CLAIM_TIMEOUT", 180, 0, 10**6),
     # a run stops taking new work after this long; the next run continues
-    "RUN_DEADLINE_SECONDS": int(os.environ.get("KOPPELING_RUN_DEADLINE", "1800")),
+    "RUN_DEADLINE_SECONDS": _number("KOPPELING_RUN_DEADLINE", 1800, 0, 10**6),
+    # where shops reach koppeling (webhook addresses are built from it), e.g. https://koppeling.example.nl
+    "PUBLIC_URL": os.environ.get("KOPPELING_PUBLIC_URL", ""),
     # shared rate-limit buckets: Redis in scale-out (the queue's), else a SQLite file in the data folder
     "RATE_LIMIT_URL": os.environ.get("KOPPELING_RATE_LIMIT_URL")
     or (_QUEUE_URL if _QUEUE_URL.startswith(("redis://", "rediss://", "unix://")) else ""),
-    # the converter's uploads: at most this many bytes per request (issue 13)
-    "CONVERT_MAX_UPLOAD_BYTES": int(float(os.environ.get("KOPPELING_CONVERT_MAX_UPLOAD_MB", "200")) * 2**20),
+    # the converter's uploads: at most this many bytes per request (issue 13, web.ops.limits)
+    "CONVERT_MAX_UPLOAD_BYTES": int(
+        _number("KOPPELING_CONVERT_MAX_UPLOAD_MB", 200, 0.001, 10**6, whole=False) * 2**20
+    ),
     # plain http is refused for real systems; these hosts may use it too (a stand-in on a LAN)
     "HTTP_HOSTS": [h for h in os.environ.get("KOPPELING_HTTP_HOSTS", "").split(",") if h.strip()],
     # a worker that has not checked in for this long is reported as down by /ops/healthz
-    "WORKER_STALE_SECONDS": int(os.environ.get("KOPPELING_WORKER_STALE_SECONDS", "180")),
+    "WORKER_STALE_SECONDS": _number("KOPPELING_WORKER_STALE_SECONDS", 180, 1, 10**6),
     # /ops/metrics: with a token, Prometheus sends "Authorization: Bearer <token>"
     "METRICS_TOKEN": os.environ.get("KOPPELING_METRICS_TOKEN", ""),
 }

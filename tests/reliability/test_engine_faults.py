@@ -46,8 +46,10 @@ def test_one_fault_of_acumulus(socket_link, shop_sim, books_sim, mode):
     assert sum(faults.injected.values()) == 1
     assert_exactly_once(socket_link, books_sim)
     assert len(books_sim.invoices) == 3
-    # the failed call is on record: an attempt that did not succeed, and a second run
-    assert SyncAttempt.objects.exclude(outcome=AttemptOutcome.SUCCESS).exists() or len(statuses) > 1
+    # the failed call is on record: an attempt that did not succeed, and a second run (a drip may
+    # finish within the call's deadline: then it simply succeeded, slowly)
+    if mode != "drip":
+        assert SyncAttempt.objects.exclude(outcome=AttemptOutcome.SUCCESS).exists() or len(statuses) > 1
 
 
 @pytest.mark.parametrize("mode", FAULT_MODES)

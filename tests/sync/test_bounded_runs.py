@@ -56,6 +56,8 @@ def _link_to(url: str, seeded_shop, books_sim, **options):
     link = make_link(seeded_shop, books_sim, books_options=options, name=f"to {url}")
     target = link.target
     target.base_url = url
+    # a connection pointed at another address takes its credentials again (never carried over)
+    target.credentials = dict(target.credentials)
     target.save()
     return link
 

@@ -23,7 +23,8 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(tra
 def test_queue_is_redis():
     from huey.contrib.djhuey import HUEY
 
-    assert settings.HUEY["huey_class"] == "huey.RedisHuey", "KOPPELING_QUEUE_URL must point at Redis"
+    redis_queue = settings.HUEY["huey_class"] == "huey.PriorityRedisHuey"  # Verwerk's priority needs it
+    assert redis_queue, "KOPPELING_QUEUE_URL must point at Redis"
     assert HUEY.storage.conn.ping()
 
 
@@ -41,6 +42,7 @@ def test_task_on_redis_runs_in_a_separate_worker_process(seeded_shop, books_sim,
         link = make_link(seeded_shop, books_sim)
         for conn, url in ((link.source, shop_srv.url), (link.target, books_srv.url)):
             conn.base_url = url
+            conn.credentials = dict(conn.credentials)  # a new address takes its credentials again
             conn.save()
         # given a task waiting in Redis
         sync_link(link.pk, "manual")

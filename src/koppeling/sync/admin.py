@@ -12,6 +12,8 @@ import json
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from koppeling.connectors.registry import systems
 
@@ -41,12 +43,14 @@ class OrganisationAdmin(admin.ModelAdmin):
 class ConnectionForm(forms.ModelForm):
     system = forms.ChoiceField(choices=[])
     credentials_json = forms.CharField(
-        label="Credentials",
+        label=gettext_lazy("Credentials"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text='JSON, e.g. {"token": "..."}. Only the fields you enter are replaced; the others are '
-        "kept — unless the address or the system changes: then enter them all again. They are stored "
-        "encrypted and never shown again.",
+        help_text=gettext_lazy(
+            'JSON, e.g. {"token": "..."}. Only the fields you enter are replaced; the others are '
+            "kept — unless the address or the system changes: then enter them all again. They are "
+            "stored encrypted and never shown again."
+        ),
     )
 
     class Meta:
@@ -64,11 +68,11 @@ class ConnectionForm(forms.ModelForm):
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}") from exc
+            raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc}) from exc
         if not isinstance(value, dict):
-            raise forms.ValidationError("Expected an object of name: value")
+            raise forms.ValidationError(_("Expected an object of name: value"))
         if any(str(k).startswith("__") for k in value):
-            raise forms.ValidationError("Names starting with __ are reserved")
+            raise forms.ValidationError(_("Names starting with __ are reserved"))
         return {str(k): str(v) for k, v in value.items() if str(v)}
 
     def clean(self) -> dict:
@@ -83,8 +87,8 @@ class ConnectionForm(forms.ModelForm):
             if not entered or missing:
                 self.add_error(
                     "credentials_json",
-                    "The address or system changed: enter the credentials again"
-                    + (f" (all of: {', '.join(needed)})" if needed else ""),
+                    _("The address or system changed: enter the credentials again (all of: %(fields)s)")
+                    % {"fields": ", ".join(needed) or "—"},
                 )
                 return data
         if entered:
@@ -108,7 +112,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_display = ("name", "system", "organisation", "base_url")
     readonly_fields = ("masked",)
 
-    @admin.display(description="Stored credentials (masked)")
+    @admin.display(description=gettext_lazy("Stored credentials (masked)"))
     def masked(self, obj: Connection) -> str:
         return ", ".join(f"{k}={v}" for k, v in obj.masked_credentials().items()) or "—"
 

@@ -50,6 +50,7 @@ from django.utils.text import slugify
 
 from koppeling.connectors.registry import connector_class
 
+from .connections import base_url_problem, options_problems, origin
 from .flow_settings import SettingsError, split_v1
 from .flowkinds import KINDS, kind_of, settings_for
 from .models import Connection, Flow, FlowStatus, Link, Organisation
@@ -104,6 +105,99 @@ def _table(value: Any, where: str, problems: list[str]) -> dict[str, Any]:
     return value
 
 
+#: the keys each table of the file may have (a typo is a located problem, not silently ignored)
+CONNECTION_KEYS = {"system", "name", "base_url", "options", "credentials_env"}
+LINK_KEYS = {"source", "target", "name", "flows", "settings", "schedule_minutes", "daily_at"}
+FLOW_KEYS = {
+    "kind",
+    "source",
+    "target",
+    "settings",
+    "target_settings",
+    "schedule_minutes",
+    "daily_at",
+    "status",
+}
+ORGANISATION_KEYS = {"name", "slug", "notify_email"}
+TOP_KEYS = {"organisation", "connections", "links"}
+
+
+def _unknown_keys(table: dict[str, Any], known: set[str], where: str, problems: list[str]) -> None:
+    for key in table:
+        if key not in known:
+            problems.append(f"{where}.{key}: unknown setting; known: {', '.join(sorted(known))}")
+
+
+def _text(
+    table: dict[str, Any], key: str, where: str, problems: list[str], *, default: str = "", limit: int = 200
+) -> str:
+    """``table[key]`` as text: a located problem (and ``default``) when it is of another type."""
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        problems.append(f"{where}.{key}: expected text, got {type(value).__name__} {value!r}"[:300])
+        return default
+    if len(value) > limit:
+        problems.append(f"{where}.{key}: at most {limit} characters, got {len(value)}")
+        return default
+    if any(ord(ch) < 32 for ch in value):
+        problems.append(f"{where}.{key}: contains control characters")
+        return default
+    return value
+
+
+def _check_organisation(org: dict[str, Any], where: str, problems: list[str]) -> None:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email, validate_slug
+
+    _unknown_keys(org, ORGANISATION_KEYS, where, problems)
+    if not _text(org, "name", where, problems).strip():
+        problems.append(f"{where} needs a name")
+    slug = _text(org, "slug", where, problems, limit=50)
+    email = _text(org, "notify_email", where, problems, limit=254)
+    for key, value, check in (("slug", slug, validate_slug), ("notify_email", email, validate_email)):
+        try:
+            if value:
+                check(value)
+        except ValidationError:
+            problems.append(f"{where}.{key}: {value!r} is not a valid {key.replace('_', ' ')}")
+
+
+def _check_connection(conn: dict[str, Any], where: str, problems: list[str]) -> None:
+    """Types and values of one ``[connections.X]`` table (its system and credentials: the caller)."""
+    _unknown_keys(conn, CONNECTION_KEYS, where, problems)
+    _text(conn, "name", where, problems)
+    url = _text(conn, "base_url", where, problems, limit=500)
+    problem = base_url_problem(url)
+    if problem:
+        problems.append(f"{where}.base_url: {problem}")
+    for key, problem in options_problems(conn.get("options", {})).items():
+        problems.append(f"{where}.{key}: {problem}")
+
+
+def _moved_without_credentials(
+    slug: str, connections: dict[str, Any], resolved: dict[str, Any], source: str, problems: list[str]
+) -> None:
+    """A stored connection whose address the file changes must come with its credentials again:
+    the stored ones were entered for the old address and are never sent to the new one."""
+    if not slug:
+        return
+    stored = {
+        c.name: c
+        for c in Connection.objects.filter(organisation__slug=slug).exclude(credentials_encrypted="")
+    }
+    for key, conn in connections.items():
+        current = stored.get(conn.get("name", key) if isinstance(conn.get("name", key), str) else key)
+        if current is None or resolved.get(key) is not None or not isinstance(conn.get("base_url", ""), str):
+            continue
+        new = origin(conn.get("base_url", ""))
+        if (current.bound_origin() or origin(current.base_url)) != new:
+            problems.append(
+                f"{source}: [connections.{key}].base_url: the address changes "
+                f"({origin(current.base_url) or 'the default'} -> {new or 'the default'}): "
+                "give credentials_env too; the stored credentials are never sent to another address"
+            )
+
+
 def _schedule(spec: dict[str, Any], where: str, problems: list[str]) -> tuple[int, dt.time | None]:
     minutes = spec.get("schedule_minutes", 60)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 7 * 24 * 60:
@@ -132,8 +226,8 @@ def _flow_specs(key: str, link: dict[str, Any], where: str, problems: list[str])
             _FlowSpec(
                 "orders_to_invoices",
                 "orders_to_invoices",
-                link.get("source", ""),
-                link.get("target", ""),
+                _end({}, link, "source"),
+                _end({}, link, "target"),
                 generic,
                 target,
                 minutes,
@@ -144,20 +238,23 @@ def _flow_specs(key: str, link: dict[str, Any], where: str, problems: list[str])
     for flow_key, raw in flows.items():
         fwhere = f"{where}.flows.{flow_key}"
         spec = _table(raw, fwhere, problems)
-        kind = str(spec.get("kind", flow_key))
+        _unknown_keys(spec, FLOW_KEYS, fwhere, problems)
+        for end in ("source", "target"):
+            _text(spec, end, fwhere, problems)
+        kind = _text(spec, "kind", fwhere, problems, default=flow_key)
         if kind not in KINDS:
             problems.append(f"{fwhere}: unknown flow kind {kind!r}; known: {', '.join(KINDS)}")
             continue
         minutes, at = _schedule(spec, fwhere, problems)
-        status = str(spec.get("status", FlowStatus.ACTIVE))
+        status = _text(spec, "status", fwhere, problems, default=FlowStatus.ACTIVE)
         if status not in FlowStatus.values:
             problems.append(f"{fwhere}.status: expected one of {', '.join(FlowStatus.values)}")
         specs.append(
             _FlowSpec(
                 flow_key,
                 kind,
-                str(spec.get("source", link.get("source", ""))),
-                str(spec.get("target", link.get("target", ""))),
+                _end(spec, link, "source"),
+                _end(spec, link, "target"),
                 _table(spec.get("settings"), f"{fwhere}.settings", problems),
                 _table(spec.get("target_settings"), f"{fwhere}.target_settings", problems),
                 minutes,
@@ -166,6 +263,11 @@ def _flow_specs(key: str, link: dict[str, Any], where: str, problems: list[str])
             )
         )
     return specs
+
+
+def _end(spec: dict[str, Any], link: dict[str, Any], end: str) -> str:
+    value = spec.get(end, link.get(end, ""))
+    return value if isinstance(value, str) else ""  # a wrong type was reported where it stood
 
 
 def _check_flow(spec: _FlowSpec, connections: dict[str, Any], where: str, problems: list[str]) -> None:
@@ -199,8 +301,9 @@ def _resolve_connections(data: dict[str, Any], env: dict[str, str], source: str,
         where = f"{source}: [connections.{key}]"
         conn = _table(raw, where, problems)
         connections[key] = conn
+        _check_connection(conn, where, problems)
         try:
-            cls = connector_class(str(conn.get("system", "")))
+            cls = connector_class(_text(conn, "system", where, problems))
         except KeyError as exc:
             problems.append(f"{where}: {exc.args[0]}")
             continue
@@ -211,7 +314,9 @@ def _resolve_connections(data: dict[str, Any], env: dict[str, str], source: str,
         names = _table(names, f"{where}.credentials_env", problems)
         creds: dict[str, str] = {}
         for field_name, var in names.items():
-            if str(var) not in env:
+            if not isinstance(var, str):
+                problems.append(f"{where}.credentials_env.{field_name}: expected the name of a variable")
+            elif var not in env:
                 problems.append(f"{where}: environment variable {var} (for {field_name}) is not set")
             else:
                 creds[field_name] = env[str(var)]
@@ -227,22 +332,31 @@ def apply_config(
 ) -> ApplyResult:
     env = dict(os.environ) if env is None else env
     problems: list[str] = []
+    if not isinstance(data, dict):
+        raise ApplyError([f"{source}: expected a TOML document"])
+    _unknown_keys(data, TOP_KEYS, f"{source}:", problems)
     org_data = _table(data.get("organisation"), f"{source}: [organisation]", problems)
-    if not org_data.get("name"):
-        problems.append(f"{source}: [organisation] needs a name")
+    _check_organisation(org_data, f"{source}: [organisation]", problems)
     connections, resolved = _resolve_connections(data, env, source, problems)
     links = _table(data.get("links"), f"{source}: [links]", problems)
     plans: dict[str, tuple[dict[str, Any], list[_FlowSpec]]] = {}
     for key, raw in links.items():
         where = f"{source}: [links.{key}]"
         link = _table(raw, where, problems)
+        _unknown_keys(link, LINK_KEYS, where, problems)
+        _text(link, "name", where, problems)
         for end in ("source", "target"):
-            if link.get(end) not in connections:
+            if not isinstance(link.get(end), str):
+                problems.append(f"{where}.{end}: expected the name of a connection in this file")
+            elif link.get(end) not in connections:
                 problems.append(f"{where}: {end} = {link.get(end)!r} is not a connection in this file")
         specs = _flow_specs(key, link, where, problems)
         for spec in specs:
             _check_flow(spec, connections, f"{where}.flows.{spec.key}", problems)
         plans[key] = (link, specs)
+    if not problems:
+        slug = org_data.get("slug") or slugify(org_data["name"])
+        _moved_without_credentials(slug, connections, resolved, source, problems)
     if problems:
         raise ApplyError(problems)
     return _write(org_data, connections, resolved, plans)
@@ -293,5 +407,8 @@ def _write_flow(link: Link, spec: _FlowSpec, by_key: dict[str, Connection], resu
     flow.settings = {"version": 2, **{k: v for k, v in spec.settings.items() if k != "version"}}
     flow.target_settings = {"version": 1, **{k: v for k, v in spec.target_settings.items() if k != "version"}}
     flow.schedule_minutes, flow.daily_at, flow.status = spec.schedule_minutes, spec.daily_at, spec.status
+    twin = flow.twin()
+    if twin:  # the same shop into the same books twice: every order would be booked twice
+        raise ApplyError([f"[links.{link.name}].flows.{spec.key}: {twin}"])
     flow.save()
     (result.created if created else result.updated).append(f"flow {link.name}: {spec.kind}")

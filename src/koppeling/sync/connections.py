@@ -22,7 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from koppeling.connectors import http as connector_http
 from koppeling.connectors.base import Capability, ConnectionConfig, Connector
@@ -31,7 +34,7 @@ from koppeling.connectors.http import CallCounter, make_client
 from koppeling.connectors.registry import connector_class
 from koppeling.core.messages import gettext_noop, register
 
-from .models import Connection
+from .models import Connection, Flow, Link
 
 __all__ = [
     "CapabilityMissing",
@@ -39,8 +42,11 @@ __all__ = [
     "ConnectionCredentials",
     "base_url_problem",
     "build_connector",
+    "flow_twin",
     "options_problems",
+    "organisation_kept",
     "origin",
+    "rotate_credentials",
 ]
 
 #: top-level names no public API lives under: simulators and stand-ins only
@@ -113,36 +119,46 @@ def _mounted(url: str) -> bool:
 
 
 def base_url_problem(url: str, *, runtime: bool = False) -> str | None:
-    """Why ``url`` may not be a connection's address (English, for located errors), or None."""
+    """Why ``url`` may not be a connection's address (for located errors), or None."""
     if not url:
         return None  # the system's real API (the connector's https default)
     parts = urlsplit(url.strip())
+    try:
+        parts.port  # noqa: B018  (raises for a port that is not a number)
+    except ValueError:
+        return _("%(url)r has a port that is not a number") % {"url": url}
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{url!r} is not an http(s) address"
+        return _("%(url)r is not an http(s) address") % {"url": url}
     if parts.username or parts.password:
-        return "the address must not contain a user name or password (use the credentials)"
+        return _("the address must not contain a user name or password (use the credentials)")
     if parts.scheme == "http" and not _local_host(parts.hostname) and not (runtime and _mounted(url)):
-        return (
-            f"{url} is plain http: only https is allowed for a real system "
+        return _(
+            "%(url)s is plain http: only https is allowed for a real system "
             "(http only for localhost, simulators and KOPPELING_HTTP_HOSTS)"
-        )
+        ) % {"url": url}
     return None
 
 
 def options_problems(options: Any) -> dict[str, str]:
     """What is wrong with a connection's ``options`` the runtime itself reads (key -> problem)."""
     if not isinstance(options, Mapping):
-        return {"options": f"expected a table of name = value, got {type(options).__name__}"}
+        return {
+            "options": _("expected a table of name = value, got %(type)s") % {"type": type(options).__name__}
+        }
     problems: dict[str, str] = {}
     for key, low, high in (("call_deadline_seconds", 0.1, 3600), ("max_response_bytes", 1024, 2**31)):
         if key not in options:
             continue
         value = options[key]
         if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            problems[f"options.{key}"] = f"expected a number from {low:g} to {high:g}, got {value!r}"
+            problems[f"options.{key}"] = _("expected a number from %(low)s to %(high)s, got %(value)r") % {
+                "low": f"{low:g}",
+                "high": f"{high:g}",
+                "value": value,
+            }
     limits = options.get("rate_limits", [])
     if not isinstance(limits, list) or not all(isinstance(item, Mapping) for item in limits):
-        problems["options.rate_limits"] = "expected a list of tables"
+        problems["options.rate_limits"] = _("expected a list of tables")
     return problems
 
 
@@ -221,3 +237,78 @@ class ConnectionCredentials:
                 row.save(update_fields=["credentials_encrypted", "updated_at"])
                 return dict(new)
             return current
+
+
+def rotate_credentials() -> tuple[int, list[int]]:
+    """Re-encrypt every connection's credentials under the first of ``KOPPELING_FERNET_KEYS``.
+
+    Run after putting a new key first; afterwards the old keys can be removed. The sealed value
+    (credentials and the address they are bound to) is kept as it is, only its key changes.
+    Returns (how many were re-encrypted, the ids of those no key could read).
+    """
+    from cryptography.fernet import InvalidToken
+
+    from . import crypto
+
+    done, unreadable = 0, []
+    for pk, token in Connection.objects.exclude(credentials_encrypted="").values_list(
+        "pk", "credentials_encrypted"
+    ):
+        try:
+            rotated = crypto.rotate(token)
+        except InvalidToken:
+            unreadable.append(pk)
+            continue
+        with transaction.atomic():  # only if nobody entered new credentials meanwhile
+            done += Connection.objects.filter(pk=pk, credentials_encrypted=token).update(
+                credentials_encrypted=rotated
+            )
+    return done, unreadable
+
+
+def _account(conn: Connection) -> tuple:
+    """What makes two connections the same account: system, host and credentials."""
+    return (conn.system, origin(conn.base_url), tuple(sorted(conn.credentials.items())))
+
+
+def flow_twin(flow: Flow) -> str | None:
+    """Another flow of this kind from the same account into the same account (the same shop into
+    the same books by two links books every order twice): why ``flow`` is refused, or None."""
+    if not (flow.source_id and flow.target_id):
+        return None
+    source, target = _account(flow.source), _account(flow.target)
+    if not source[2] or not target[2]:
+        return None  # no credentials yet: nothing to compare
+    others = (
+        Flow.objects.filter(
+            kind=flow.kind, source__system=flow.source.system, target__system=flow.target.system
+        )
+        .exclude(pk=flow.pk)
+        .select_related("source", "target", "link")
+    )
+    for other in others:
+        if _account(other.source) == source and _account(other.target) == target:
+            if other.link.organisation_id == flow.link.organisation_id:
+                return _(
+                    "The link “%(link)s” already moves this shop's data into these books (%(kind)s)."
+                ) % {
+                    "link": other.link.name,
+                    "kind": flow.kind,
+                }
+            return _("Another organisation's link already moves this shop's data into these books.")
+    return None
+
+
+def organisation_kept(connection: Connection) -> None:
+    """A connection in use by links or flows cannot move to another organisation."""
+    before = Connection.objects.filter(pk=connection.pk).values_list("organisation_id", flat=True).first()
+    if before is None or before == connection.organisation_id:
+        return
+    used = (
+        Link.objects.filter(Q(source=connection) | Q(target=connection)).exists()
+        or Flow.objects.filter(Q(source=connection) | Q(target=connection)).exists()
+    )
+    if used:
+        raise ValidationError(
+            {"organisation": _("This connection is used by links; it stays in its organisation.")}
+        )

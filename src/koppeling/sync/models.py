@@ -151,7 +151,9 @@ class Connection(models.Model):
         if not self.credentials_bound_here():
             raise ValidationError({"base_url": _CHANGED_ADDRESS})
         if self.pk is not None:
-            _organisation_kept(self)
+            from .connections import organisation_kept
+
+            organisation_kept(self)
         pending = getattr(self, "_new_credentials", None)
         if pending is not None:  # seal with the address being saved (set before or after the secrets)
             self.credentials_encrypted = self._sealed(pending)
@@ -162,23 +164,6 @@ class Connection(models.Model):
 _CHANGED_ADDRESS = _(
     "The address changed: enter the credentials again, so they are never sent to another host."
 )
-
-
-def _organisation_kept(connection: Connection) -> None:
-    """A connection in use by links or flows cannot move to another organisation."""
-    from django.core.exceptions import ValidationError
-
-    before = Connection.objects.filter(pk=connection.pk).values_list("organisation_id", flat=True).first()
-    if before is None or before == connection.organisation_id:
-        return
-    used = (
-        Link.objects.filter(models.Q(source=connection) | models.Q(target=connection)).exists()
-        or Flow.objects.filter(models.Q(source=connection) | models.Q(target=connection)).exists()
-    )
-    if used:
-        raise ValidationError(
-            {"organisation": _("This connection is used by links; it stays in its organisation.")}
-        )
 
 
 def _same_organisation(owner_id: int | None, *connections: Connection | None) -> bool:
@@ -303,35 +288,10 @@ class Flow(models.Model):
             raise ValidationError(_("A flow and both its connections belong to its link's organisation."))
 
     def twin(self) -> str | None:
-        """Another flow of this kind from the same account into the same account (the same shop
-        into the same books by two links books every order twice): why this one is refused."""
-        from .connections import origin
+        """Why this flow is refused when another moves the same shop into the same books."""
+        from .connections import flow_twin
 
-        if not (self.source_id and self.target_id):
-            return None
-
-        def account(conn: Connection) -> tuple:
-            return (conn.system, origin(conn.base_url), tuple(sorted(conn.credentials.items())))
-
-        source, target = account(self.source), account(self.target)
-        if not source[2] or not target[2]:
-            return None  # no credentials yet: nothing to compare
-        others = (
-            Flow.objects.filter(
-                kind=self.kind, source__system=self.source.system, target__system=self.target.system
-            )
-            .exclude(pk=self.pk)
-            .select_related("source", "target", "link")
-        )
-        for other in others:
-            if account(other.source) == source and account(other.target) == target:
-                if other.link.organisation_id == self.link.organisation_id:
-                    return str(
-                        _("The link “%(link)s” already moves this shop's data into these books (%(kind)s).")
-                        % {"link": other.link.name, "kind": self.kind}
-                    )
-                return str(_("Another organisation's link already moves this shop's data into these books."))
-        return None
+        return flow_twin(self)
 
     def save(self, *args, **kwargs) -> None:
         """Takes the link's organisation and refuses connections of another one (``ValidationError``)."""
@@ -656,3 +616,7 @@ class RateLimitHold(models.Model):
     key = models.CharField(max_length=200, unique=True)
     until = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
+
+
+# the webhook tables live in their own module; Django finds models through this one
+from .webhook_models import SubscriptionStatus, WebhookEvent, WebhookSubscription  # noqa: E402, F401

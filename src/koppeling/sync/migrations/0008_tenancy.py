@@ -5,8 +5,9 @@
 * ``(organisation, id)`` unique on connections and links, so that on **PostgreSQL** composite
   foreign keys can say what no CHECK can (a CHECK sees one row of one table): a link's source and
   target, and a flow's link, source and target, are rows *of the same organisation*. SQLite cannot
-  add a foreign key to an existing table (and Django's table rebuilds would drop one), so there the
-  model's checks (``save`` and ``clean``) are the line; the embedded default serves one site.
+  add a foreign key to an existing table (and Django's table rebuilds would drop one): there
+  triggers say the same (``web.ops.dbguards``), kept by the database backend rather than by a
+  migration, because a trigger naming a table makes Django's rebuild of that table fail.
 * Credentials are bound to the address they were entered for: each stored secret gets the origin
   of its connection's current base URL sealed inside it.
 

@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class OpsConfig(AppConfig):
-    """Registers the operations' Huey tasks (worker heartbeat, converter clean-up) with every worker."""
+    """Registers the operations' Huey tasks (worker heartbeat, converter clean-up) with every
+    worker, and installs the SQLite tenancy triggers after ``migrate`` (``dbguards``)."""
 
     name = "koppeling.web.ops"
     label = "ops"
@@ -10,3 +12,6 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import cleanup  # noqa: F401  (periodic tasks)
+        from .dbguards import install_sqlite_guards
+
+        post_migrate.connect(install_sqlite_guards, dispatch_uid="koppeling-sqlite-tenancy-guards")

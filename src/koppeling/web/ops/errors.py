@@ -33,6 +33,7 @@ def _known_secrets() -> list[str]:
 
 def scrub_text(text: str) -> str:
     """``text`` without passwords in addresses, secret query parameters or the app's own keys."""
+    text = str(text)
     text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{SUBSTITUTE}@", text)
     text = _QUERY_SECRET.sub(lambda m: f"{m['name']}{SUBSTITUTE}", text)
     for secret in _known_secrets():
@@ -58,8 +59,8 @@ class SecretScrubbingFilter(SafeExceptionReporterFilter):
 
     def cleanse_setting(self, key: Any, value: Any) -> Any:
         cleansed = super().cleanse_setting(key, value)
-        if isinstance(cleansed, str):
-            return scrub_text(cleansed)
+        if isinstance(cleansed, str):  # also str subclasses (lazy settings of apps): plain text out
+            return scrub_text(str(cleansed))
         return cleansed
 
     def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> list[tuple[str, Any]]:

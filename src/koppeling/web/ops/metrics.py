@@ -5,7 +5,8 @@ workers run on however many machines (no per-process counters to add up).
 Windows are stated in the names: what the database keeps is bounded (runs and attempts are purged
 after the retention period), so these are gauges over a window, not counters since the start.
 Access: ``Authorization: Bearer $KOPPELING_METRICS_TOKEN`` when that is set; otherwise from this
-machine (a local Prometheus or agent) or a signed-in operator. No tenant's name is a label.
+machine (a local Prometheus or agent, not through a reverse proxy) or a signed-in operator. No
+tenant's name is a label.
 """
 
 from __future__ import annotations
@@ -182,6 +183,10 @@ def render_metrics() -> bytes:
     return generate_latest(registry)
 
 
+#: headers a reverse proxy adds: a request with one came from elsewhere, whatever REMOTE_ADDR says
+_PROXIED = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP", "HTTP_X_FORWARDED_PROTO")
+
+
 def _allowed(request: HttpRequest) -> bool:
     token = settings.KOPPELING.get("METRICS_TOKEN", "")
     if token:
@@ -190,6 +195,8 @@ def _allowed(request: HttpRequest) -> bool:
     user = getattr(request, "user", None)
     if user is not None and user.is_active and user.is_superuser:
         return True
+    if any(header in request.META for header in _PROXIED):
+        return False  # through a reverse proxy on this machine: from anywhere, so the token is needed
     try:
         return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
     except ValueError:
