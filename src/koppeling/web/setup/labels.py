@@ -60,10 +60,12 @@ LABELS: dict[str, tuple[object, object]] = {
     ),
     "strict_icp": (
         _("Strict intra-community supplies"),
+        # xgettext:no-python-format
         _("Book 0% for EU businesses only with a valid VAT number."),
     ),
     "vies_unavailable": (
         _("When VIES cannot answer"),
+        # xgettext:no-python-format
         _("Hold the 0% sale until it can, or book it on the format check."),
     ),
     "fee_allocation": (
