@@ -119,26 +119,12 @@ def test_odd_text_in_the_file(tmp_path_factory, insert, at):
     event(_apply(data))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="sync/apply.py: a TOML date or time inside a flow's settings (statuses = [2000-01-01]) passes "
-    "validation and Flow.save raises TypeError (date is not JSON serializable): a traceback, not a "
-    "located problem",
-)
 def test_a_date_in_the_flow_settings():
     text = CONFIG.replace('statuses = ["3", "6", "7"]', "statuses = [2000-01-01]")
     assert text != CONFIG
     assert _apply(tomllib.loads(text)) == "refused"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="sync/connections.base_url_problem: urlsplit raises ValueError('Invalid IPv6 URL') for an "
-    'address with an unbalanced bracket (base_url = "http://[shop.example"): a traceback, not a '
-    "located problem",
-)
 def test_a_bracket_in_a_base_url():
     text = FLOWS_CONFIG.replace(
         'base_url = "http://mijnwebwinkel.sim"', 'base_url = "http://[mijnwebwinkel.sim"'

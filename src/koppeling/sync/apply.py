@@ -102,7 +102,20 @@ def _table(value: Any, where: str, problems: list[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         problems.append(f"{where}: expected a table, got {type(value).__name__}")
         return {}
+    _no_dates(value, where, problems)
     return value
+
+
+def _no_dates(value: Any, where: str, problems: list[str]) -> None:
+    """TOML dates and times are no setting values (settings are stored as JSON): say where one is."""
+    if isinstance(value, dt.date | dt.time):
+        problems.append(f'{where}: a TOML date or time is not a value here; write it as text ("{value}")')
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_dates(item, f"{where}.{key}", problems)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_dates(item, f"{where}[{index}]", problems)
 
 
 #: the keys each table of the file may have (a typo is a located problem, not silently ignored)
@@ -172,6 +185,7 @@ def _check_connection(conn: dict[str, Any], where: str, problems: list[str]) -> 
         problems.append(f"{where}.base_url: {problem}")
     for key, problem in options_problems(conn.get("options", {})).items():
         problems.append(f"{where}.{key}: {problem}")
+    _no_dates(conn.get("options", {}), f"{where}.options", problems)
 
 
 def _moved_without_credentials(

@@ -122,7 +122,10 @@ def base_url_problem(url: str, *, runtime: bool = False) -> str | None:
     """Why ``url`` may not be a connection's address (for located errors), or None."""
     if not url:
         return None  # the system's real API (the connector's https default)
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unbalanced "[" (taken for an IPv6 address)
+        return _("%(url)r is not a valid address") % {"url": url}
     try:
         parts.port  # noqa: B018  (raises for a port that is not a number)
     except ValueError:
