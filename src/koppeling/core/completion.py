@@ -61,7 +61,7 @@ class Work:
 
     @property
     def is_zero(self) -> bool:
-        return all(amount is None or amount == 0 for amount in (self.ex, self.inc))
+        return (self.ex is None or self.ex == 0) and (self.inc is None or self.inc == 0)
 
     def shop_inc(self) -> Decimal:
         """The line's total incl. VAT as the shop sees it (computed when only ex is known)."""
@@ -349,12 +349,13 @@ def _check_domestic(works: list[Work], seller: str, on: dt.date) -> list[Outcome
 
 
 def _check_ancillary(works: list[Work]) -> None:
-    goods = sorted({w.rate for w in works if w.line.kind == LineKind.PRODUCT and w.rate}, reverse=True)
-    if not goods:
-        return
     for work in works:
         if work.line.kind in _FEES and work.rate == 0 and not work.is_zero and work.source == "exact":
-            params = {**work.facts, "kind": work.line.kind.value, "rates": rate_text(goods)}
+            goods = {w.rate for w in works if w.line.kind == LineKind.PRODUCT and w.rate}
+            if not goods:
+                return
+            rates = rate_text(sorted(goods, reverse=True))
+            params = {**work.facts, "kind": work.line.kind.value, "rates": rates}
             raise RuleError(RuleCode.SHIPPING_WITHOUT_VAT, params, field=work.field)
 
 

@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import lru_cache
 
 from koppeling.core.models import InvoiceLine, LineKind
-from koppeling.core.money import CENT, HUNDRED, ZERO, quantize, round_cents
+from koppeling.core.money import CENT, HUNDRED, ZERO, digits, quantize, round_cents
 from koppeling.core.totals import TotalsMethod
 
 __all__ = ["CORRECTION_DESCRIPTION", "Booked", "booked_totals", "fit_lines", "unit_price_for"]
@@ -47,6 +48,10 @@ class Booked:
     @property
     def total_inc(self) -> Decimal:
         return self.total_ex + self.total_vat
+
+
+#: distinct amounts and lines the fitting remembers (bounded memory; a shop's lines repeat)
+_CACHE_SIZE = 2048
 
 
 def _vat(ex: Decimal, rate: Decimal) -> Decimal:
@@ -118,9 +123,27 @@ def fit_lines(
 def _with_ex(line: InvoiceLine, ex: Decimal, vat: Decimal) -> InvoiceLine:
     if ex == line.total_ex and vat == line.vat_amount:
         return line
-    return replace(
-        line, total_ex=ex, vat_amount=vat, unit_price_ex=unit_price_for(line.quantity, ex, line.unit_price_ex)
+    return _replaced(line, ex, vat, str(ex), str(vat), *_digits(line))
+
+
+def _digits(line: InvoiceLine) -> tuple[str | None, ...]:
+    """The exact digits of a line's amounts, for the keys of the caches below (``money.digits``)."""
+    return (
+        str(line.quantity),
+        str(line.unit_price_ex),
+        str(line.vat_rate),
+        str(line.total_ex),
+        str(line.vat_amount),
+        digits(line.cost_price),
     )
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _replaced(line: InvoiceLine, ex: Decimal, vat: Decimal, *exact_digits: str | None) -> InvoiceLine:
+    """``line`` with ``ex`` and ``vat`` and a unit price that gives ``ex``: remembered per value, as
+    the same lines need the same cent moved order after order (``exact_digits``: ``money.digits``)."""
+    unit = unit_price_for(line.quantity, ex, line.unit_price_ex)
+    return replace(line, total_ex=ex, vat_amount=vat, unit_price_ex=unit)
 
 
 def _from_inc(line: InvoiceLine) -> InvoiceLine:
@@ -135,6 +158,12 @@ def _reach(inc: Decimal, rate: Decimal) -> tuple[Decimal, bool]:
     """``(e, exact)``: the amount excl. VAT whose ``e + round(e·r)`` is ``inc`` (or nearest below)."""
     if rate <= 0:
         return inc, True
+    return _reach_at(inc, rate, str(inc))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _reach_at(inc: Decimal, rate: Decimal, inc_digits: str | None) -> tuple[Decimal, bool]:
+    """``_reach`` at a positive rate, remembered per value (``inc_digits``: ``money.digits``)."""
     start = round_cents(inc * HUNDRED / (HUNDRED + rate))
     if start + _vat(start, rate) == inc:
         return start, True
@@ -149,21 +178,15 @@ def _fit_per_line_from_ex(lines: list[InvoiceLine], target: Decimal) -> tuple[li
     residue: dict[Decimal, Decimal] = {}
     booked = ZERO
     for i, line in enumerate(lines):
-        if line.cost_price is not None:
+        rate = line.vat_rate
+        if line.cost_price is not None or rate <= 0:
             booked += line.total_ex + line.vat_amount
             continue
-        inc = line.total_ex + line.vat_amount
-        rate = line.vat_rate
-        if rate <= 0:
-            booked += inc
-            continue
-        ex, exact = _reach(inc, rate)
-        vat = _vat(ex, rate)
-        if ex != line.total_ex or vat != line.vat_amount:
-            lines[i] = _with_ex(line, ex, vat)
-        booked += ex + vat
-        if not exact:
-            residue[rate] = residue.get(rate, ZERO) + inc - ex - vat
+        fitted, missing = _fitted_from_ex(line, *_digits(line))
+        lines[i] = fitted
+        booked += fitted.total_ex + fitted.vat_amount
+        if missing is not None:
+            residue[rate] = residue.get(rate, ZERO) + missing
     if booked + sum(residue.values(), ZERO) != target:  # the rules' lines did not add up: spread it
         rate = max((line.vat_rate for line in lines), default=ZERO)
         residue[rate] = residue.get(rate, ZERO) + target - booked - sum(residue.values(), ZERO)
@@ -176,6 +199,17 @@ def _fit_per_line_from_ex(lines: list[InvoiceLine], target: Decimal) -> tuple[li
     return lines, corrected
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
+def _fitted_from_ex(line: InvoiceLine, *exact_digits: str | None) -> tuple[InvoiceLine, Decimal | None]:
+    """One line at a positive rate, its amount excl. VAT ``e`` chosen so that ``e + round(e·r)`` is
+    its amount incl. VAT: ``(line, None)``, or the nearest line and the cents it misses.
+    Remembered per value (``exact_digits``: ``_digits``): the same lines come back order after order."""
+    inc = line.total_ex + line.vat_amount
+    ex, exact = _reach(inc, line.vat_rate)
+    vat = _vat(ex, line.vat_rate)
+    return _with_ex(line, ex, vat), None if exact else inc - ex - vat
+
+
 def _absorb(lines: list[InvoiceLine], rate: Decimal, missing: Decimal, *, per_invoice: bool) -> Decimal:
     """Move ``missing`` cents onto lines of ``rate`` whose (group) VAT does not change by it."""
     order = sorted(
@@ -186,7 +220,7 @@ def _absorb(lines: list[InvoiceLine], rate: Decimal, missing: Decimal, *, per_in
         ),
         key=lambda i: (-abs(lines[i].total_inc), i),
     )
-    group = sum((lines[i].total_ex for i in order), ZERO)
+    group = sum((lines[i].total_ex for i in order), ZERO) if per_invoice else ZERO
     while missing:
         step = CENT if missing > 0 else -CENT
         moved = False

@@ -210,12 +210,12 @@ def _check_order_total(
 
 def _decide(order: Order, settings: InvoiceSettings, facts: InvoiceFacts, on: dt.date) -> RegimeDecision:
     """The regime of the order's supplies; one per invoice (mixed places of supply stop the order)."""
-    natures = {
-        LineNature(line.nature or LineNature.GOODS) for line in order.lines if line.kind == LineKind.PRODUCT
-    } or {LineNature.GOODS}
+    given = {line.nature for line in order.lines if line.kind == LineKind.PRODUCT}
+    natures = {LineNature(nature or LineNature.GOODS) for nature in given} or {LineNature.GOODS}
     where = order.delivery or order.customer
-    decisions = {
-        nature: decide_regime(
+
+    def decide(nature: LineNature) -> RegimeDecision:
+        return decide_regime(
             settings.seller_country,
             order.customer,
             on,
@@ -230,10 +230,10 @@ def _decide(order: Order, settings: InvoiceSettings, facts: InvoiceFacts, on: dt
             oss=facts.oss,
             oss_opt_in=settings.oss_opt_in,
         )
-        for nature in sorted(natures)
-    }
-    if len(decisions) == 1:
-        return next(iter(decisions.values()))
+
+    if len(natures) == 1:
+        return decide(natures.pop())
+    decisions = {nature: decide(nature) for nature in sorted(natures)}
     places = {(d.regime, d.vat_country) for d in decisions.values()}
     if len(places) > 1:
         params = {

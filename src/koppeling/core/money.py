@@ -54,9 +54,23 @@ def round_cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+_PLACES = tuple(Decimal(1).scaleb(-places) for places in range(10))
+
+
 def quantize(amount: Decimal, places: int) -> Decimal:
     """Round half-up to ``places`` decimals (unit prices keep more precision than cents)."""
-    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    exponent = _PLACES[places] if 0 <= places < len(_PLACES) else Decimal(1).scaleb(-places)
+    return amount.quantize(exponent, rounding=ROUND_HALF_UP)
+
+
+def digits(value: Decimal | None) -> str | None:
+    """``value`` as part of a cache key, telling ``Decimal("2")`` from ``Decimal("2.0")``.
+
+    Decimals that are equal compare and hash alike whatever their digits, but a record taken from a
+    cache must carry the very digits it was given (a quantity written as ``2.0`` stays ``2.0`` in
+    the output), so a key holds the text of every value that is passed through unchanged.
+    """
+    return None if value is None else str(value)
 
 
 def vat_of(amount_ex: Decimal, rate: Decimal) -> Decimal:

@@ -200,9 +200,9 @@ def decide_regime(
         customer.is_business or bool(customer.vat_number.strip()),
         customer.vat_number,
         on,
-        LineNature(nature or LineNature.GOODS),
+        nature if type(nature) is LineNature else LineNature(nature or LineNature.GOODS),
         vat_hint.strip().lower(),
-        _Options(oss_registered, strict_icp, vies_unavailable, oss_opt_in),
+        _options(oss_registered, strict_icp, vies_unavailable, oss_opt_in),
         vat_check,
         oss,
     )
@@ -214,6 +214,12 @@ class _Options:
     strict_icp: bool
     vies_unavailable: str
     oss_opt_in: bool
+
+
+@lru_cache(maxsize=64)
+def _options(oss_registered: bool, strict_icp: bool, vies_unavailable: str, oss_opt_in: bool) -> _Options:
+    """The link's options as one value (made once per combination: every order asks again)."""
+    return _Options(oss_registered, strict_icp, vies_unavailable, oss_opt_in)
 
 
 @lru_cache(maxsize=4096)

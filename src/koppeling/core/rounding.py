@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
+from functools import lru_cache
 
 from koppeling.core.codes import WarningCode
 from koppeling.core.completion import Work
 from koppeling.core.errors import RuleCode, RuleError
 from koppeling.core.messages import Outcome
-from koppeling.core.models import InvoiceLine
-from koppeling.core.money import CENT, HUNDRED, ZERO, quantize, round_cents
+from koppeling.core.models import InvoiceLine, OrderLine
+from koppeling.core.money import CENT, HUNDRED, ZERO, digits, quantize, round_cents
 
-__all__ = ["add_up", "distribute_cents", "invoice_lines", "vat_ok"]
+__all__ = ["LINE_CACHE_SIZE", "add_up", "distribute_cents", "invoice_lines", "rounded_line", "vat_ok"]
+
+#: distinct lines the per-line steps remember: a shop's lines repeat (the same products at the same
+#: prices); bounded so memory stays flat (core's line caches together: ~12 MB when every line is new)
+LINE_CACHE_SIZE = 2048
 
 
 def amounts(work: Work) -> tuple[Decimal, Decimal, bool]:
@@ -83,27 +88,65 @@ def invoice_lines(
             # re-rated by the regime (OSS): what the customer paid incl. the shop's VAT is kept, and
             # split at the new rate — the target books what was paid, the VAT due is the new rate's
             work.inc = work.shop_inc()
-        total_ex, vat_amount, inconsistent = amounts(work)
+        invoice_line, inconsistent = rounded_line(
+            line,
+            work.ex,
+            work.inc,
+            work.rate,
+            work.shop_rate,
+            work.source,
+            work.part,
+            category,
+            str(line.quantity),
+            digits(line.unit_price_ex),
+            digits(line.unit_price_inc),
+            str(work.rate),
+            digits(work.ex),
+            digits(work.inc),
+        )
         if inconsistent:
             params = {**work.facts, "rate": work.rate.normalize()}
             warnings.append(Outcome(WarningCode.LINE_AMOUNTS_INCONSISTENT, params))
-        lines.append(
-            InvoiceLine(
-                kind=line.kind,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price_ex=unit_price_ex(work, total_ex),
-                vat_rate=work.rate,
-                total_ex=total_ex,
-                vat_amount=vat_amount,
-                sku=line.sku,
-                vat_rate_source=work.source,
-                vat_category=category if work.rate or category != "S" else "Z",
-                unit_code=line.unit_code or "C62",
-                nature=line.nature or "goods",
-            )
-        )
+        lines.append(invoice_line)
     return lines, rerated_ex_only
+
+
+@lru_cache(maxsize=LINE_CACHE_SIZE)
+def rounded_line(
+    line: OrderLine,
+    ex: Decimal | None,
+    inc: Decimal | None,
+    rate: Decimal,
+    shop_rate: Decimal | None,
+    source: str,
+    part: int,
+    category: str,
+    *exact_digits: str | None,
+) -> tuple[InvoiceLine, bool]:
+    """One completed line rounded once to cents: ``(invoice line, amounts inconsistent)``.
+
+    A pure function of its arguments, remembered per value: a shop's lines repeat (the same
+    products at the same prices), so each distinct line is rounded once. ``exact_digits`` are the
+    texts of the quantity, unit prices, rate and amounts (``money.digits``: a cached line keeps
+    the very digits, and the sign of a zero, it was given).
+    """
+    work = Work(0, line, ex, inc, rate, source, shop_rate, part)
+    total_ex, vat_amount, inconsistent = amounts(work)
+    made = InvoiceLine(
+        kind=line.kind,
+        description=line.description,
+        quantity=line.quantity,
+        unit_price_ex=unit_price_ex(work, total_ex),
+        vat_rate=rate,
+        total_ex=total_ex,
+        vat_amount=vat_amount,
+        sku=line.sku,
+        vat_rate_source=source,
+        vat_category=category if rate or category != "S" else "Z",
+        unit_code=line.unit_code or "C62",
+        nature=line.nature or "goods",
+    )
+    return made, inconsistent
 
 
 def _margin_line(work: Work) -> InvoiceLine:

@@ -160,6 +160,7 @@ OSS_START = dt.date(2021, 7, 1)
 """The EU One-Stop-Shop for distance sales to consumers started on this date (replacing MOSS/thresholds)."""
 
 
+@lru_cache(maxsize=1024)
 def normalize_country(country: str) -> str:
     """ISO 3166-1 alpha-2 in upper case; accepts Greece's VAT prefix ``EL`` and ``UK``.
 

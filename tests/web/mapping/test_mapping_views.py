@@ -126,7 +126,9 @@ def test_invalid_mapping_refused_with_its_reason_nothing_saved(
 def test_required_field_without_a_rule_is_refused(member, articles):
     form = rows_of(member.get(url(articles)))
     form["target"][0] = form["sources"][0] = form["transforms"][0] = ""  # the sku rule removed
-    response = member.post(url(articles), {**form, "version": "0", "action": "save"})
+    response = member.post(
+        url(articles), {**form, "version": "0", "action": "save"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     assert any("sku" in p.text and "no rule" in p.text for p in response.context["all_problems"])
     assert "mapping" not in Flow.objects.get(pk=articles.pk).settings
@@ -136,7 +138,9 @@ def test_a_stale_form_is_refused(member, articles):
     form = rows_of(member.get(url(articles)))
     assert member.post(url(articles), {**form, "version": "0", "action": "save"}).status_code == 302
     # when a second tab, still on version 0, saves too
-    response = member.post(url(articles), {**form, "version": "0", "action": "save"})
+    response = member.post(
+        url(articles), {**form, "version": "0", "action": "save"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     assert response.context["all_problems"][0].text.startswith("The mapping was changed")
     assert Flow.objects.get(pk=articles.pk).settings["mapping"]["version"] == 1

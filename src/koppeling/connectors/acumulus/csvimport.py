@@ -28,9 +28,11 @@ import os
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
-from koppeling.core.models import Invoice
+from koppeling.core.models import Invoice, InvoiceLine
+from koppeling.core.money import digits
 from koppeling.core.totals import TotalsMethod
 
 from .client import VAT_TYPE, _fit_line
@@ -253,23 +255,36 @@ def _amount(value: Decimal) -> str:
 def invoice_bodies(invoice: Invoice) -> list[str]:
     """The ``line_body`` of each invoice line, as Acumulus computes it (``client._fit_line``: a unit
     price whose ``round(quantity × unit)`` is the line amount, else quantity 1 at the amount)."""
-    bodies = []
-    for line in invoice.lines:
-        quantity, unit, product = _fit_line(line)
-        bodies.append(
-            line_body(
-                line.sku,
-                product,
-                KIND_TEXT[line.kind.value],
-                str(quantity),
-                str(unit.quantize(Decimal("0.0001"))),
-                str(line.vat_rate),
-                _amount(line.total_ex),
-                _amount(line.vat_amount),
-                _amount(line.total_inc),
-            )
+    return [
+        _body(
+            line,
+            digits(line.quantity),
+            digits(line.unit_price_ex),
+            digits(line.vat_rate),
+            digits(line.total_ex),
+            digits(line.vat_amount),
         )
-    return bodies
+        for line in invoice.lines
+    ]
+
+
+@lru_cache(maxsize=2048)
+def _body(line: InvoiceLine, *exact_digits: str | None) -> str:
+    """One line's body, remembered per value: a shop's lines repeat order after order
+    (``exact_digits``: the texts of its amounts — equal Decimals may print differently, see
+    ``core.money.digits``)."""
+    quantity, unit, product = _fit_line(line)
+    return line_body(
+        line.sku,
+        product,
+        KIND_TEXT[line.kind.value],
+        str(quantity),
+        str(unit.quantize(Decimal("0.0001"))),
+        str(line.vat_rate),
+        _amount(line.total_ex),
+        _amount(line.vat_amount),
+        _amount(line.total_inc),
+    )
 
 
 class InvoiceFileTarget:

@@ -11,8 +11,10 @@ reported by the converter).
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from koppeling.core.models import LineKind, Order, OrderLine, Party
+from koppeling.core.money import digits
 
 from .orderfields import KIND_DISCOUNT, KIND_PAYMENT_FEE, KIND_PRODUCT, KIND_SHIPPING
 from .orderrecords import StratoLine, StratoOrder
@@ -56,8 +58,29 @@ def party_of(order: StratoOrder) -> Party:
     )
 
 
+#: distinct lines remembered (bounded memory; a shop's lines repeat: same products, same prices)
+LINE_CACHE_SIZE = 2048
+
+
 def line_of(line: StratoLine, gross: bool) -> OrderLine:
-    """One line; a positive discount is made negative (the converter reports it)."""
+    """One line; a positive discount is made negative (the converter reports it).
+
+    Equal lines give the same ``OrderLine`` (remembered per value, with the exact digits of its
+    amounts: ``core.money.digits``), so the core's per-line steps find it in their caches too.
+    """
+    return _line_of(
+        line,
+        gross,
+        str(line.quantity),
+        digits(line.unit_price),
+        digits(line.rate),
+        digits(line.total),
+        digits(line.tax_amount),
+    )
+
+
+@lru_cache(maxsize=LINE_CACHE_SIZE)
+def _line_of(line: StratoLine, gross: bool, *exact_digits: str | None) -> OrderLine:
     total = line.total
     unit = line.unit_price
     if line.kind is KIND_DISCOUNT:
