@@ -6,21 +6,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from tests.e2e.browsers import CHROMIUM, FLAGS
 
 from koppeling.sync.engine import Engine
 from koppeling.sync.models import RecordState, SyncRecord
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import os
 
 import pytest
 from tests.connectors.accountview import test_flows
+from tests.e2e.browsers import CHROMIUM, FLAGS
 
 from koppeling.sync.models import Flow, Role, SyncRecord
 
@@ -16,15 +17,6 @@ pytestmark = [
     pytest.mark.urls("tests.web.mapping.urls"),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "pw-12345678"
 
 accountview, eaccounting, link = test_flows.accountview, test_flows.eaccounting, test_flows.link

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from tests.e2e.browsers import CHROMIUM, FLAGS
 from tests.web.conftest import add_vat_number, icp_order
 
 from koppeling.sync.engine import Engine
@@ -18,15 +19,6 @@ from koppeling.sync.models import RecordState, SyncRecord
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "pw-12345678"
 PHONE = {"width": 390, "height": 844}

@@ -11,20 +11,12 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import BOOKS_URL, SHOP_URL
+from tests.e2e.browsers import CHROMIUM, FLAGS
 
 from koppeling.sync.models import Link, LinkStatus, RecordState, SyncRecord
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "een-lange-zin-als-wachtwoord-7"
 PHONE = {"width": 390, "height": 844}
