@@ -186,7 +186,8 @@ def test_settings_offer_the_systems_lists_and_locate_errors(owner_client, shop_s
     ff = page.context["forms"][0]
     statuses = next(f for f in ff.generic.fields if f.name == "statuses")
     assert statuses.kind == "checks" and ("3", "Betaald") in statuses.choices
-    assert statuses.selected == {"3", "6", "7"}  # the paid statuses, ticked by default
+    # seed 003's default: Verzonden, Betaald, Betaald en afgehaald, Betaald en verzonden (by name)
+    assert statuses.selected == {"2", "3", "6", "7"}
     accounts = next(f for f in ff.target.fields if f.name == "accounts")
     assert accounts.kind == "mapping" and accounts.value_choices  # Acumulus's accounts in a drop-down
     flow = link.flows.get()
@@ -221,11 +222,8 @@ def test_settings_offer_the_systems_lists_and_locate_errors(owner_client, shop_s
     )
     assert owner_client.post(url, good).status_code == 302
     flow.refresh_from_db()
-    assert flow.target_settings == {"accounts": {"*": account}} and flow.settings["statuses"] == [
-        "3",
-        "6",
-        "7",
-    ]
+    assert flow.target_settings == {"accounts": {"*": account}}
+    assert flow.settings["statuses"] == ["2", "3", "6", "7"]
     changed = ActivityEvent.objects.get(link=link, code="flow_settings_changed")
     assert "target.accounts" in changed.params["fields"]
 

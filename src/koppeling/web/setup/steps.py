@@ -173,13 +173,25 @@ def create_link(organisation: Organisation, name: str, source_system: str, targe
 
 
 def default_settings(kind: FlowKind, statuses: list[tuple[str, str]]) -> dict[str, Any]:
-    """A new flow's settings: the model's defaults, the shop's paid statuses ticked."""
+    """A new flow's settings: the model's defaults, the shop's paid, shipped and collected statuses
+    ticked (seed 003: "Betaald, Verzonden, Afgehaald en Betaald en verzonden"), matched by their
+    names because every shop numbers its statuses its own way."""
     settings: dict[str, Any] = {"version": SETTINGS_VERSION}
     if "statuses" in kind.settings_model.model_fields and statuses:
-        paid = [value for value, label in statuses if any(w in label.lower() for w in ("betaald", "paid"))]
-        if paid:
-            settings["statuses"] = paid
+        chosen = [value for value, label in statuses if _booked_by_default(label)]
+        if chosen:
+            settings["statuses"] = chosen
     return settings
+
+
+#: status names that mean the sale happened (nl, en); a cancelled or credited one never does
+_DONE_WORDS = ("betaald", "paid", "verzonden", "shipped", "afgehaald", "collected", "picked up")
+_NOT_WORDS = ("geannuleerd", "cancel", "gecrediteerd", "credit", "niet betaald", "not paid", "unpaid")
+
+
+def _booked_by_default(label: str) -> bool:
+    text = label.lower()
+    return any(w in text for w in _DONE_WORDS) and not any(w in text for w in _NOT_WORDS)
 
 
 @transaction.atomic
