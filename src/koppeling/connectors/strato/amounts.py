@@ -36,10 +36,7 @@ def parse_amount(text: str | None, *, allow_negative: bool = True) -> tuple[Deci
         raise AmountProblem("missing")
     raw = text.strip()
     if PLAIN.fullmatch(raw):
-        value = Decimal(raw)
-        if not allow_negative and value < 0:
-            raise AmountProblem("must not be negative")
-        return value, ""
+        return _checked(Decimal(raw), allow_negative), ""
     return _parse_slow(raw, allow_negative)
 
 
@@ -76,7 +73,14 @@ def _parse_slow(raw: str, allow_negative: bool) -> tuple[Decimal, str]:
     raise AmountProblem("not an amount (expected e.g. 12.50)")
 
 
+#: no shop order holds a thousand billion euros; larger "amounts" are garbage (and would overflow
+#: the cent arithmetic of the invoice engine)
+MAX_AMOUNT = Decimal("1e15")
+
+
 def _checked(value: Decimal, allow_negative: bool) -> Decimal:
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
+        raise AmountProblem("too large to be an amount")
     if not allow_negative and value < 0:
         raise AmountProblem("must not be negative")
     return value
