@@ -412,8 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
     strato.set_defaults(func=cmd_convert)
 
     from koppeling.cli_orders import add_commands
+    from koppeling.cli_webhooks import add_commands as add_webhook_commands
 
     add_commands(sub)
+    add_webhook_commands(sub)
 
     p = sub.add_parser("migrate", help="create or upgrade the database")
     p.set_defaults(func=cmd_migrate)

@@ -443,3 +443,29 @@ def test_refusals_do_not_write_the_token_to_the_log(client, shop, sub, caplog):
         client.post(f"/hooks/{sub.token}/", data=delivery.body, content_type="application/json")
         _post(client, sub.token[:-1] + "x", delivery)
     assert caplog.records and sub.token[:20] not in caplog.text
+
+
+def test_the_cli_turns_a_flow_webhook_on_shows_it_and_turns_it_off(flow, shop, capsys):
+    """`koppeling webhooks LINK --on/--off`: registration at the shop, never the token on screen."""
+    import argparse
+
+    from django.utils import translation
+
+    from koppeling.cli_webhooks import cmd_webhooks
+
+    def run(**flags):
+        args = {"link": str(flow.link.pk), "flow": "orders_to_invoices", "on": False, "off": False}
+        with translation.override("en"):
+            return cmd_webhooks(argparse.Namespace(public_url=None, **{**args, **flags}))
+
+    assert run() == 0 and "no webhook" in capsys.readouterr().out
+    assert run(on=True) == 0
+    shown = capsys.readouterr().out
+    sub = WebhookSubscription.objects.get(flow=flow)
+    assert "Active" in shown and sub.token not in shown and len(shop.webhooks) == 1
+    assert run(off=True) == 0 and "Off" in capsys.readouterr().out and not shop.webhooks
+    # without koppeling's public address it says so, with a code's text, exit 2
+    from django.conf import settings
+
+    settings.KOPPELING = {**settings.KOPPELING, "PUBLIC_URL": ""}
+    assert run(on=True) == 2
