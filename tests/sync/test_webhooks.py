@@ -14,7 +14,6 @@ import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.urls import include, path
 from django.utils import timezone
 from hypothesis import strategies as st
 from tests.conftest import BOOKS_URL, TARGET_SETTINGS
@@ -41,9 +40,8 @@ from koppeling.sync.models import (
 )
 from koppeling.sync.webhook_models import SubscriptionStatus, WebhookEvent, WebhookSubscription
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db  # (the real URL conf: /hooks/ is part of it)
 
-urlpatterns = [path("hooks/", include("koppeling.web.webhook_urls"))]
 
 LS_URL = "http://lightspeed-hooks.sim"
 PUBLIC = "https://koppeling.test"
@@ -469,3 +467,25 @@ def test_the_cli_turns_a_flow_webhook_on_shows_it_and_turns_it_off(flow, shop, c
 
     settings.KOPPELING = {**settings.KOPPELING, "PUBLIC_URL": ""}
     assert run(on=True) == 2
+
+
+def test_the_configuratie_page_turns_the_webhook_on_and_off(flow, shop, client, django_user_model):
+    """The same switch on the flow's Configuratie page, for a member; a read-only member cannot."""
+    from django.urls import reverse
+
+    from koppeling.sync.models import Membership, Role
+
+    member = django_user_model.objects.create_user("lid", password="een-lang-wachtwoord-1")
+    Membership.objects.create(organisation=flow.link.organisation, user=member, role=Role.MEMBER)
+    reader = django_user_model.objects.create_user("lezer", password="een-lang-wachtwoord-2")
+    Membership.objects.create(organisation=flow.link.organisation, user=reader, role=Role.READ_ONLY)
+    page = reverse("pages:config", args=[flow.pk])
+    switch = reverse("pages:config_webhook", args=[flow.pk])
+    client.force_login(reader)
+    assert 'id="webhooks"' in client.get(page).content.decode()
+    assert client.post(switch, {"on": "1"}).status_code == 403 and not shop.webhooks
+    client.force_login(member)
+    assert client.post(switch, {"on": "1"}).status_code == 302
+    assert len(shop.webhooks) == 1 and WebhookSubscription.objects.get(flow=flow).status == "active"
+    assert client.post(switch, {"on": "0"}).status_code == 302
+    assert not shop.webhooks and WebhookSubscription.objects.get(flow=flow).status == "off"

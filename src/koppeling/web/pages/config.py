@@ -39,6 +39,7 @@ from ..setup.credentials import CredentialForm, check_connection
 from ..setup.labels import label_of
 from ..setup.schema import Picklists, SchemaForm
 from .common import user_label
+from .webhook_switch import webhook_state
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +274,7 @@ def _context(request: HttpRequest, flow: Flow, forms: FlowForms, problems: list[
         "credential_forms": credential_forms,
         "notify_email": extra.pop("notify_email", flow.link.organisation.notify_email),
         "notify_error": extra.pop("notify_error", ""),
+        "webhook": webhook_state(flow),
         "changes": ActivityEvent.objects.filter(
             link=flow.link,
             code__in=[

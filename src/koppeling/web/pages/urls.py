@@ -7,7 +7,7 @@ is checked for another organisation's access without anyone remembering to.
 
 from django.urls import path
 
-from . import activity, config, digest, failures, migration, overview, report, review, where  # noqa: F401
+from . import activity, config, digest, failures, migration, overview, report, review, webhook_switch, where  # noqa: F401
 
 app_name = "pages"
 
@@ -36,4 +36,5 @@ urlpatterns = [
     path("configuratie/<int:pk>/", config.config, name="config"),
     path("configuratie/<int:pk>/inloggegevens/<str:role>/", config.credentials, name="config_credentials"),
     path("configuratie/<int:pk>/meldingen/", config.recipients, name="config_recipients"),
+    path("configuratie/<int:pk>/webhook/", webhook_switch.switch, name="config_webhook"),
 ]
