@@ -5,8 +5,10 @@
 our versioned reading of Asperion's aXML order import (``write_orders_xml``, ``read_orders_xml``,
 the XSD we validate against); ``simulator.AsperionSimulator`` imitates the place the daily file is
 delivered to (keyed by the licence code), the import that turns its orders into Concept invoices
-and debtors, and the read side of the REST API (api.asperion.nl, OAuth2). Facts, sources and what
-is inferred: ``docs/connectors/asperion.md``.
+and debtors, and the REST API (api.asperion.nl, OAuth2; writes with ``rest_writes=True``).
+``rest.AsperionRestTarget`` (system ``asperion_rest``) is the second delivery mode: each order a
+Concept sales invoice over that API (an ``orders_to_invoices`` flow). Facts, sources and what is
+inferred: ``docs/connectors/asperion.md``.
 """
 
-from . import client  # noqa: F401 - registers the connector
+from . import client, rest  # noqa: F401 - registers the connectors

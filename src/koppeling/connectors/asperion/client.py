@@ -20,9 +20,10 @@ The licence code is the only credential; it travels in the drop's path, so no UR
 an error parameter (operations are written ``PUT import/orders/***/<file>``). A wrong licence code
 cannot be detected [V seed]: ``check`` can only refuse one that has no licence code's form.
 
-A second delivery mode is possible but not built: the REST API (``POST /v1/salesinvoiceswithlines``,
-OAuth2) creates concept sales invoices one by one, with debtors looked up and created over
-``/v1/debtors`` — see docs/connectors/asperion.md.
+The second delivery mode, concept sales invoices one by one over the REST API
+(``POST /v1/salesinvoiceswithlines``, OAuth2), is ``rest.AsperionRestTarget`` (system
+``asperion_rest``): a link chooses it with an ``orders_to_invoices`` flow into such a connection —
+see docs/connectors/asperion.md.
 """
 
 from __future__ import annotations

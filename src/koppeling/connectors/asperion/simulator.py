@@ -18,7 +18,10 @@ REST read side (api.asperion.nl) [V paths, auth and shapes; omniboost/go-asperio
 ``POST /connect/token`` (OAuth2; client id/secret in the form, grants ``authorization_code`` and
 ``refresh_token``), then ``Authorization: Bearer`` and optional ``X-Tenant-Id`` on
 ``GET /v1/administrations``, ``/v1/debtors``, ``/v1/salesinvoiceswithlines[/{id}]``, ``/v1/vatcodes``;
-lists as ``{"_data": [...], "_meta": {...}}``, errors as problem+json. Facts: ``docs/connectors/asperion.md``.
+lists as ``{"_data": [...], "_meta": {...}}``, errors as problem+json. With ``rest_writes=True`` also
+``POST /v1/debtors`` and ``POST /v1/salesinvoiceswithlines`` (concept invoices, validation errors as
+problem+json ``errors`` per field), the second delivery mode (``rest.AsperionRestTarget``).
+Facts: ``docs/connectors/asperion.md``.
 
 >>> sim = AsperionSimulator()
 >>> sorted(sim.valid_credentials())
@@ -42,7 +45,10 @@ from urllib.parse import parse_qsl, unquote
 
 from .batch_format import PAYMENT_CODES, BatchFormatError, read_orders_xml
 from .importer import (
+    CONCEPT,
+    FINAL,
     Administration,
+    ConceptInvoice,
     Debtor,
     IdSequence,
     ImportReport,
@@ -113,6 +119,7 @@ class AsperionSimulator:
         client_secret: str = "sim-asperion-secret-0001",  # noqa: S107 - a simulator credential
         refresh_token: str = "sim-asperion-refresh-0001",  # noqa: S107 - a simulator credential
         auto_import: bool = False,
+        rest_writes: bool = False,
         validate_on_upload: bool = True,
         payment_codes: Iterable[str] = PAYMENT_CODES,
         max_file_bytes: int = 10 * 1024 * 1024,
@@ -124,6 +131,9 @@ class AsperionSimulator:
         self.client_secret = client_secret
         self.refresh_token = refresh_token
         self.auto_import = auto_import
+        #: serve ``POST /v1/debtors`` and ``POST /v1/salesinvoiceswithlines`` (the REST delivery
+        #: mode); off, the API is read-only as a batch link uses it (405)
+        self.rest_writes = rest_writes
         self.validate_on_upload = validate_on_upload
         self.payment_codes = frozenset(payment_codes)
         self.max_file_bytes = max_file_bytes
@@ -298,8 +308,12 @@ class AsperionSimulator:
                 raise _Problem(405, "Method Not Allowed")
             return 200, self._token(environ)
         if parts[0] == "v1" and len(parts) in (2, 3):
+            creates = self.rest_writes and method == "POST" and len(parts) == 2
+            if creates and parts[1].lower() in ("debtors", "salesinvoiceswithlines"):
+                admin = self._authorise(environ)
+                return 201, self._create(parts[1].lower(), self._json_body(environ), admin)
             if method != "GET":
-                raise _Problem(405, "Method Not Allowed", "The simulator serves the read side of the API.")
+                raise _Problem(405, "Method Not Allowed", f"{method} is not allowed on {path}")
             admin = self._authorise(environ)
             return 200, self._rest(parts[1:], query, admin)
         raise _Problem(404, "Not Found", f"No route for {method} {path}")
@@ -437,6 +451,141 @@ class AsperionSimulator:
                 ]
             return self._listing(invoices, query, admin, resource)
         raise _Problem(404, "Not Found", f"No resource {'/'.join(parts)}")
+
+    # ------------------------------------------------------------ REST writes [V paths; S rules]
+
+    def _json_body(self, environ: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length) if length else b"null")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise _Problem(400, "Bad Request", "The request body must be a JSON object")
+        return body
+
+    @staticmethod
+    def _invalid(errors: dict[str, list[str]]) -> _Problem:
+        """ASP.NET Core's validation answer (problem+json with ``errors`` per field) [I status 400]."""
+        return _Problem(400, "One or more validation errors occurred.", errors=errors)
+
+    def _create(self, resource: str, body: dict[str, Any], admin: Administration) -> dict[str, Any]:
+        if resource == "debtors":
+            return self._create_debtor(body, admin).as_api()
+        return self._create_invoice(body, admin).as_api()
+
+    def _create_debtor(self, body: dict[str, Any], admin: Administration) -> Debtor:
+        """``POST /v1/debtors``: a new debtor with the next customer number (never merged)."""
+        errors: dict[str, list[str]] = {}
+        name = str(body.get("name") or "").strip()
+        email = str(body.get("emailAddress") or "").strip()
+        if not name:
+            errors["name"] = ["The Name field is required."]
+        elif len(name) > 100:
+            errors["name"] = ["The field Name must be a string with a maximum length of 100."]
+        if email and "@" not in email:
+            errors["emailAddress"] = ["The EmailAddress field is not a valid e-mail address."]
+        country = str(body.get("countryCode") or "NL").strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", country):
+            errors["countryCode"] = ["The field CountryCode must be an ISO 3166-1 alpha-2 code."]
+        if errors:
+            raise self._invalid(errors)
+        debtor = Debtor(
+            id=self.ids.take("debtor"),
+            customer_number=str(self.ids.take("customer_number")),
+            name=name,
+            email_address=email,
+            address=str(body.get("address") or ""),
+            post_code=str(body.get("postCode") or ""),
+            city=str(body.get("city") or ""),
+            country_code=country,
+            vat_number=str(body.get("vatNumber") or ""),
+            coc_number=str(body.get("cocNumber") or ""),
+            phone_number=str(body.get("phoneNumber") or ""),
+            debtor_kind_id=str(body.get("debtorKindId") or admin.settings.debtor_kind_id),
+            date_added=self.now_iso()[:10],
+        )
+        admin.debtors[debtor.id] = debtor
+        return debtor
+
+    def _create_invoice(self, body: dict[str, Any], admin: Administration) -> ConceptInvoice:
+        """``POST /v1/salesinvoiceswithlines``: a concept sales invoice (no invoice number yet).
+
+        Refused [S]: an unknown debtor, no open book year (a date before 2000 or after next year), an
+        unknown VAT code or sales ledger account, no lines, amounts that are not numbers."""
+        errors: dict[str, list[str]] = {}
+        number = str(body.get("debtorCustomerNumber") or "")
+        debtor = next((d for d in admin.debtors.values() if d.customer_number == number), None)
+        if debtor is None:
+            errors["debtorCustomerNumber"] = [f"Debtor {number!r} does not exist."]
+        try:
+            date = dt.date.fromisoformat(str(body.get("date") or "")[:10])
+        except ValueError:
+            date = None
+            errors["date"] = ["The Date field is required."]
+        this_year = dt.datetime.fromtimestamp(self.clock(), dt.UTC).year
+        if date is not None and not 2000 <= date.year <= this_year + 1:
+            errors["date"] = [f"There is no open book year for {date.isoformat()}."]
+        description = str(body.get("description") or "")
+        if len(description) > 255:
+            errors["description"] = ["The field Description must be a string with a maximum length of 255."]
+        if body.get("status", CONCEPT) not in (CONCEPT, FINAL):
+            errors["status"] = ["The Status field is not valid."]
+        raw = body.get("lines")
+        raw = raw.get("_data") if isinstance(raw, dict) else raw
+        if not isinstance(raw, list) or not raw:
+            errors["lines"] = ["At least one line is required."]
+            raw = []
+        codes = set(admin.settings.vat_codes.values())
+        accounts = set(admin.settings.sales_types.values())
+        lines = []
+        for j, line in enumerate(raw):
+            where = f"lines[{j}]"
+            if not isinstance(line, dict):
+                errors[where] = ["A line is an object."]
+                continue
+            try:
+                amount = Decimal(str(line.get("amount")))
+                vat = Decimal(str(line.get("vatAmount", 0)))
+                if not (amount.is_finite() and vat.is_finite()):
+                    raise ArithmeticError
+            except ArithmeticError:
+                errors[f"{where}.amount"] = ["The Amount and VatAmount fields are numbers."]
+                continue
+            if line.get("vatCode") not in codes:
+                errors[f"{where}.vatCode"] = [f"VAT code {line.get('vatCode')!r} does not exist."]
+            if line.get("ledgerAccountId") not in accounts:
+                errors[f"{where}.ledgerAccountId"] = [
+                    f"Ledger account {line.get('ledgerAccountId')!r} is not a sales account."
+                ]
+            lines.append(
+                {
+                    "id": j + 1,
+                    "amount": amount,
+                    "vatAmount": vat,
+                    "vatCode": line.get("vatCode"),
+                    "ledgerAccountId": line.get("ledgerAccountId"),
+                    "description": str(line.get("description") or "")[:255],
+                    "costCenterId": line.get("costCenterId"),
+                    "costUnitId": line.get("costUnitId"),
+                }
+            )
+        if errors or debtor is None or date is None:
+            raise self._invalid(errors)
+        invoice = ConceptInvoice(
+            id=self.ids.take("invoice"),
+            debtor=debtor,
+            date=date,
+            description=description,
+            order_number="",
+            payment_code=str(body.get("paymentMethodId") or ""),
+            journal_id=str(body.get("journalId") or admin.settings.journal_id),
+            lines=lines,
+            source_file="",  # made over REST
+            status=int(body.get("status", CONCEPT)),
+        )
+        admin.invoices[invoice.id] = invoice
+        return invoice
 
     @staticmethod
     def _one(rows: list[dict[str, Any]], rid: str) -> dict[str, Any]:
