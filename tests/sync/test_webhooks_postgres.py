@@ -12,21 +12,20 @@ import threading
 import pytest
 from django.db import connection, connections
 from django.test import Client
-from tests.sync.test_webhooks import (  # noqa: F401  (fixtures and the URLs of the endpoint)
+from tests.sync.test_webhooks import (  # noqa: F401  (fixtures)
     _pay,
     _unpaid,
     flow,
     immediate,
     public_url,
     shop,
-    urlpatterns,
 )
 
 from koppeling.sync import webhooks
 from koppeling.sync.models import RecordState, SyncRecord
 from koppeling.sync.webhook_models import WebhookEvent
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.urls(__name__)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]  # the real URL conf
 
 
 def test_three_copies_of_every_delivery_at_once_book_each_order_once(flow, shop, books_sim, immediate):  # noqa: F811
