@@ -32,7 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 from urllib.parse import quote
 
 import httpx
@@ -83,6 +83,31 @@ def _remote(response: httpx.Response) -> tuple[str, dict[str, Any]]:
         return str(body)[:300], {}
     text = ": ".join(str(body[k]) for k in ("title", "detail") if body.get(k)) or response.reason_phrase
     return text, body
+
+
+def raise_refused(response: httpx.Response, operation: str, text: str) -> NoReturn:
+    """The error for a non-2xx answer of Asperion (its drop and its REST API answer alike):
+    refused credentials, its limit, a passing server fault, or a refusal of the request."""
+    status = response.status_code
+    if status in (401, 403):
+        raise AuthError(ConnectorCode.AUTH_FAILED, _params(), status_code=status, remote=text)
+    if status == 429:
+        retry = parse_retry_after(response.headers.get("Retry-After"))
+        raise RateLimited(
+            params=_params(operation=operation), retry_after=retry, status_code=status, remote=text
+        )
+    if status >= 500 or status == 408:
+        retry = parse_retry_after(response.headers.get("Retry-After"))
+        raise TransientError(
+            ConnectorCode.SERVER_ERROR,
+            _params(status=status, operation=operation),
+            retry_after=retry,
+            status_code=status,
+            remote=text,
+        )
+    raise ConnectorError(
+        ConnectorCode.REQUEST_REJECTED, _params(status=status), status_code=status, remote=text
+    )
 
 
 @register
@@ -152,27 +177,7 @@ class AsperionTarget(Connector, WritesBatches):
 
     def _refused(self, response: httpx.Response, operation: str) -> None:
         """Raise for an answer that is not 2xx (the statuses every drop call shares)."""
-        status = response.status_code
-        text, _ = _remote(response)
-        if status in (401, 403):
-            raise AuthError(ConnectorCode.AUTH_FAILED, _params(), status_code=status, remote=text)
-        if status == 429:
-            retry = parse_retry_after(response.headers.get("Retry-After"))
-            raise RateLimited(
-                params=_params(operation=operation), retry_after=retry, status_code=status, remote=text
-            )
-        if status >= 500 or status == 408:
-            retry = parse_retry_after(response.headers.get("Retry-After"))
-            raise TransientError(
-                ConnectorCode.SERVER_ERROR,
-                _params(status=status, operation=operation),
-                retry_after=retry,
-                status_code=status,
-                remote=text,
-            )
-        raise ConnectorError(
-            ConnectorCode.REQUEST_REJECTED, _params(status=status), status_code=status, remote=text
-        )
+        raise_refused(response, operation, _remote(response)[0])
 
     @staticmethod
     def _stored(response: httpx.Response, operation: str) -> dict[str, Any]:

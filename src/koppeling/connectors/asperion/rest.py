@@ -43,14 +43,14 @@ from ..errors import (
     ConnectorError,
     DataError,
     NotFound,
-    RateLimited,
     ResponseError,
     TransientError,
 )
-from ..http import ResponseTooLarge, parse_retry_after
+from ..http import ResponseTooLarge
 from ..registry import register
 from .batch_format import VAT_CATEGORIES
-from .convert import SYSTEM, AsperionSettings, to_axml_order
+from .client import _params, raise_refused
+from .convert import AsperionSettings, to_axml_order
 
 __all__ = ["AsperionRestCode", "AsperionRestSettings", "AsperionRestTarget"]
 
@@ -102,10 +102,6 @@ class AsperionRestSettings(AsperionSettings):
         if missing:
             raise ValueError(f"map every VAT class; missing: {', '.join(missing)}")
         return value
-
-
-def _params(**extra: Any) -> dict[str, Any]:
-    return {"system": SYSTEM, **extra}
 
 
 def _remote(response: httpx.Response) -> tuple[str, dict[str, Any]]:
@@ -232,29 +228,10 @@ class AsperionRestTarget(Connector, WritesInvoices):
             ) from None
 
     def _refused(self, response: httpx.Response, operation: str) -> None:
-        status = response.status_code
         text, _ = _remote(response)
-        if status in (401, 403):
-            raise AuthError(ConnectorCode.AUTH_FAILED, _params(), status_code=status, remote=text)
-        if status == 404:
-            raise NotFound(params=_params(operation=operation), status_code=status, remote=text)
-        if status == 429:
-            retry = parse_retry_after(response.headers.get("Retry-After"))
-            raise RateLimited(
-                params=_params(operation=operation), retry_after=retry, status_code=status, remote=text
-            )
-        if status >= 500 or status == 408:
-            retry = parse_retry_after(response.headers.get("Retry-After"))
-            raise TransientError(
-                ConnectorCode.SERVER_ERROR,
-                _params(status=status, operation=operation),
-                retry_after=retry,
-                status_code=status,
-                remote=text,
-            )
-        raise ConnectorError(
-            ConnectorCode.REQUEST_REJECTED, _params(status=status), status_code=status, remote=text
-        )
+        if response.status_code == 404:
+            raise NotFound(params=_params(operation=operation), status_code=404, remote=text)
+        raise_refused(response, operation, text)
 
     @staticmethod
     def _json(response: httpx.Response, operation: str) -> Any:
