@@ -421,7 +421,7 @@ class Pusher:
     def _pushed_event(self, record: SyncRecord, result: PushResult, ours: bool) -> ActivityEvent:
         params = {
             "what": str(self.kind.record_label),
-            "number": record.source_number or record.source_id,
+            "number": _number(record),
             "booked_as": result.number or result.target_id,
             "reference": record.reference,
             "system": self.target.label,
@@ -640,7 +640,7 @@ class Pusher:
     ) -> None:
         run = self.run
         params = {
-            "number": record.source_number or record.source_id,
+            "number": _number(record),
             "reference": record.reference or record.source_number,
             "system": self.target.label,
             "cause": str(exc.code) if exc is not None else "interrupted",

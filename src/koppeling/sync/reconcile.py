@@ -101,6 +101,7 @@ def reconcile_records(run: FlowRun, record_ids: list[int]) -> dict[str, int]:
     tolerance = Decimal(getattr(run.context.settings, "reconcile_tolerance", Decimal("0.00")))
     counts = {"ok": 0, "mismatch": 0, "unavailable": 0}
     first_mismatch: tuple[SyncRecord, dict[str, Any]] | None = None
+    read_back: list[int] = []  # rows whose booking was read (or that have nothing to read back)
     for record in SyncRecord.objects.filter(pk__in=record_ids, flow=run.flow).exclude(target_id=""):
         system = run.target.label
         try:
@@ -124,16 +125,18 @@ def reconcile_records(run: FlowRun, record_ids: list[int]) -> dict[str, int]:
             continue
         else:
             if booked is None:
+                read_back.append(record.pk)
                 continue  # this kind has nothing to read back
             result = compare(record, booked, tolerance, system)
             _store(record, ReconcileStatus.MISMATCH if result else ReconcileStatus.OK, result)
+        read_back.append(record.pk)
         if result:
             counts["mismatch"] += 1
             first_mismatch = first_mismatch or (record, result[0])
         else:
             counts["ok"] += 1
     if is_minimal(run.context.settings, run.target):  # read back: now only number and date stay
-        forget_contents(record_ids)
+        forget_contents(read_back)  # (an unavailable read-back keeps what it will compare with)
     if first_mismatch is not None:
         record, problem = first_mismatch
         open_mismatches = SyncRecord.objects.filter(
