@@ -1,10 +1,11 @@
 """After a batch is delivered: did the target import it? (Seed 002: a file that Asperion rejects, or
 that is never imported, must surface clearly in the dashboard and by e-mail.)
 
-A batch target that can tell (``WritesBatches.batch_import``) is asked on each later run about
-its delivered batches not yet confirmed: imported cleanly → the row's read-back is "ok"; imported
-with orders left out, or refused → "differs", with the first problem, and an alert; still waiting
-for a person to import it after the grace period → an alert (the row is asked again next run).
+A batch target that can tell (``WritesBatches.batch_import``; None from one that cannot) is asked
+on each later run about its delivered batches not yet confirmed: imported cleanly → the row's
+read-back is "ok"; imported with orders left out, or refused → "differs", with the first problem,
+and an alert; still waiting for a person to import it after the grace period → an alert (the row is
+asked again next run).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from koppeling.connectors.errors import ConnectorError
 from . import alerts
 from .models import ActivityEvent, AlertKind, ReconcileStatus, RecordState, SyncRecord
 from .outcomes import SyncCode
+from .reconcile import store_result
 from .runstate import FlowRun
 
 log = logging.getLogger(__name__)
@@ -37,9 +39,6 @@ def grace() -> dt.timedelta:
 
 def watch_imports(run: FlowRun) -> int:
     """Ask the target about this flow's delivered, unconfirmed batches; returns how many it told."""
-    ask = getattr(run.target, "batch_import", None)
-    if ask is None:
-        return 0
     now = run.now()
     rows = SyncRecord.objects.filter(
         flow=run.flow,
@@ -51,7 +50,9 @@ def watch_imports(run: FlowRun) -> int:
     told = 0
     for row in rows:
         try:
-            found = ask(row.reference, PushResult(row.target_id, number=row.target_number))
+            found = run.target.batch_import(
+                row.reference, PushResult(row.target_id, number=row.target_number)
+            )
         except ConnectorError as exc:
             log.warning("import status of batch %s unknown: %s", row.reference, exc.code)
             continue
@@ -74,9 +75,7 @@ def _follow_up(run: FlowRun, row: SyncRecord, found: BatchImport, now: dt.dateti
         return
     if found.status == "imported" and not found.problems:
         with transaction.atomic():
-            SyncRecord.objects.filter(pk=row.pk).update(
-                reconcile_status=ReconcileStatus.OK, reconcile={"problems": []}, reconciled_at=now
-            )
+            store_result(row, ReconcileStatus.OK, [], at=now)
             params = {"reference": row.reference, "system": system, "count": found.imported}
             ActivityEvent.objects.bulk_create([run.info(SyncCode.BATCH_IMPORTED, params, row)])
         return
@@ -91,10 +90,7 @@ def _follow_up(run: FlowRun, row: SyncRecord, found: BatchImport, now: dt.dateti
         }
     )
     problem = {"code": SyncCode.BATCH_IMPORT_PROBLEMS, "params": params}
-    with transaction.atomic():
-        SyncRecord.objects.filter(pk=row.pk).update(
-            reconcile_status=ReconcileStatus.MISMATCH, reconcile={"problems": [problem]}, reconciled_at=now
-        )
+    store_result(row, ReconcileStatus.MISMATCH, [problem], at=now)
     alerts.open_alert(
         run.flow.link,
         AlertKind.RECONCILIATION,

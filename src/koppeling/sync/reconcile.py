@@ -10,6 +10,7 @@ link and problem.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from decimal import Decimal
 from typing import Any
@@ -113,10 +114,10 @@ def reconcile_records(run: FlowRun, record_ids: list[int]) -> dict[str, int]:
                     "params": {"system": system, "booked_as": record.target_number},
                 }
             ]
-            _store(record, ReconcileStatus.MISMATCH, result)
+            store_result(record, ReconcileStatus.MISMATCH, result)
         except ConnectorError as exc:
             detail = run.params({"system": system, "detail": exc.message})
-            _store(
+            store_result(
                 record,
                 ReconcileStatus.UNAVAILABLE,
                 [{"code": SyncCode.RECONCILE_UNAVAILABLE, "params": detail}],
@@ -128,7 +129,7 @@ def reconcile_records(run: FlowRun, record_ids: list[int]) -> dict[str, int]:
                 read_back.append(record.pk)
                 continue  # this kind has nothing to read back
             result = compare(record, booked, tolerance, system)
-            _store(record, ReconcileStatus.MISMATCH if result else ReconcileStatus.OK, result)
+            store_result(record, ReconcileStatus.MISMATCH if result else ReconcileStatus.OK, result)
         read_back.append(record.pk)
         if result:
             counts["mismatch"] += 1
@@ -153,8 +154,11 @@ def reconcile_records(run: FlowRun, record_ids: list[int]) -> dict[str, int]:
     return counts
 
 
-def _store(record: SyncRecord, status: str, result: list[dict[str, Any]]) -> None:
+def store_result(
+    record: SyncRecord, status: str, problems: list[dict[str, Any]], *, at: dt.datetime | None = None
+) -> None:
+    """A row's read-back result (for a batch: what its import made of it), with its problems."""
     with transaction.atomic():
         SyncRecord.objects.filter(pk=record.pk).update(
-            reconcile_status=status, reconcile={"problems": result}, reconciled_at=timezone.now()
+            reconcile_status=status, reconcile={"problems": problems}, reconciled_at=at or timezone.now()
         )
