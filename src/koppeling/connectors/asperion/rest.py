@@ -36,6 +36,7 @@ from koppeling.core.messages import register as register_messages
 from koppeling.core.models import Invoice
 from koppeling.core.totals import TotalsMethod
 
+from .. import jsonbody
 from ..base import BookedDocument, ConnectionConfig, Connector, Findability, PushResult, WritesInvoices
 from ..errors import (
     AuthError,
@@ -253,7 +254,7 @@ class AsperionRestTarget(Connector, WritesInvoices):
         content = None
         if body is not None:
             headers["Content-Type"] = "application/json"
-            content = json.dumps(body, default=float).encode()
+            content = jsonbody.encode(body)
         for attempt in (0, 1):
             headers["Authorization"] = f"Bearer {self._token()}"
             response = self._send(

@@ -23,6 +23,7 @@ import httpx
 
 from koppeling.core.messages import gettext_noop, register
 
+from .. import jsonbody
 from ..errors import (
     AuthError,
     ConnectorCode,
@@ -190,14 +191,8 @@ def _p(**extra: Any) -> dict[str, Any]:
 
 
 def encode(payload: Any) -> bytes:
-    """JSON with Decimals as JSON numbers (prices have at most 2 decimals, so the float is exact)."""
-
-    def default(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return int(value) if value == value.to_integral_value() else float(value)
-        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=default).encode()
+    """JSON with Decimals as exact JSON numbers (`jsonbody`: never through a float)."""
+    return jsonbody.encode(payload)
 
 
 def decode(response: httpx.Response, where: str) -> Any:

@@ -37,6 +37,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
+from .. import jsonbody
 from ._models import ApiError, field_names
 from ._odata import ODataError, compile_filter, order_by
 from ._resources import Books, public
@@ -130,14 +131,7 @@ def _utc(epoch: float) -> str:
 
 
 def _encode(payload: Any) -> bytes:
-    def default(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return float(value)  # shortest repr: Decimal("19.95") is written as 19.95
-        if isinstance(value, tuple | set | frozenset):
-            return list(value)
-        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=default).encode()
+    return jsonbody.encode(payload)
 
 
 class EAccountingSimulator:

@@ -13,10 +13,11 @@ Money is kept as ``Decimal`` here and becomes a JSON number only when a body is 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from .. import jsonbody
 
 __all__ = [
     "COUNTRIES",
@@ -101,15 +102,9 @@ PAYMENT_METHODS: tuple[dict[str, Any], ...] = (
 )
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def encode(payload: Any) -> bytes:
-    """A body as the API sends it: compact UTF-8 JSON, ``Decimal`` money as JSON numbers."""
-    return json.dumps(payload, default=_json_default, ensure_ascii=False, separators=(",", ":")).encode()
+    """A body as the API sends it: compact UTF-8 JSON, ``Decimal`` money as exact JSON numbers."""
+    return jsonbody.encode(payload)
 
 
 def iso(moment: dt.datetime) -> str:
