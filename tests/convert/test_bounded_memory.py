@@ -7,7 +7,8 @@ import csv
 import tracemalloc
 
 from koppeling.convert import StratoOptions, convert_strato
-from koppeling.convert.strato import MAX_INVOICE_FILES, OTHER_METHOD, SeenNumbers
+from koppeling.convert.methods import SeenNumbers
+from koppeling.convert.strato_orders import MAX_INVOICE_FILES, OTHER_METHOD
 
 
 def test_a_large_order_number_costs_no_large_bitmap():
