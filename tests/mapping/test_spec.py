@@ -88,28 +88,42 @@ def test_concat_of_two_sources():
 
 
 def test_rows_map_into_lines():
+    """The default order mapping keeps the order's street line whole (``Party.street`` holds the
+    house number), takes the customer's fields by the customers flow's own rules, and maps every
+    row into one line each."""
     spec = default_mapping("orders_to_invoices", "eaccounting")
     record = {
         "InvoiceAddress1": "Kerkstraat 12-A",
         "InvoiceCountryCode": "nl",
-        "customer": {"Name": "Anna", "EmailAddress": "A@X.NL"},
+        "customer": {"Name": "Anna", "EmailAddress": " A@X.NL ", "InvoiceCity": "Utrecht"},
         "Rows": [
             {"ArticleNumber": "sku-1", "Quantity": 2, "UnitPrice": "9,95"},
-            {"ArticleNumber": "SKU-2", "Quantity": 1, "UnitPrice": 5},
+            {"ArticleNumber": "SKU-2", "UnitPrice": 5, "Text": "Mok"},
         ],
     }
     mapped, problems = apply(spec, record, Schema("orders_to_invoices", {}, TARGETS["orders_to_invoices"]))
     assert problems == []
-    assert (mapped["billing.street"], mapped["billing.number"], mapped["billing.country"]) == (
-        "Kerkstraat",
-        "12-A",
+    assert (mapped["billing.street"], mapped["billing.city"], mapped["billing.country"]) == (
+        "Kerkstraat 12-A",
+        "Utrecht",
         "NL",
     )
-    assert mapped["customer.name"] == "Anna" and mapped["customer.email"] == "a@x.nl"
+    assert mapped["customer.name"] == "Anna" and mapped["customer.email"] == "A@X.NL"
     assert mapped["lines"] == [
-        {"sku": "SKU-1", "quantity": Decimal(2), "price": Decimal("9.95")},
-        {"sku": "SKU-2", "quantity": Decimal(1), "price": Decimal(5)},
+        {"sku": "sku-1", "description": None, "quantity": Decimal(2), "price": Decimal("9.95")},
+        {"sku": "SKU-2", "description": "Mok", "quantity": Decimal(1), "price": Decimal(5)},
     ]
+
+
+def test_a_company_customer_of_an_order_maps_like_the_customers_flow():
+    spec = default_mapping("orders_to_invoices", "eaccounting")
+    record = {
+        "customer": {"Name": "Bakkerij BV", "IsPrivatePerson": False, "ContactPersonName": "Piet"},
+        "Rows": [],
+    }
+    mapped, problems = apply(spec, record, Schema("orders_to_invoices", {}, TARGETS["orders_to_invoices"]))
+    assert problems == []
+    assert (mapped["customer.name"], mapped["customer.company"]) == ("Piet", "Bakkerij BV")
 
 
 def test_validation_refuses_with_every_reason_located():

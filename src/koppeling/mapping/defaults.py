@@ -16,7 +16,7 @@ from typing import Any
 
 from .spec import Field, MappingSpec
 
-__all__ = ["DEFAULTS", "TARGETS", "default_mapping", "rule"]
+__all__ = ["DEFAULTS", "TARGETS", "default_mapping", "rule", "under"]
 
 
 def rule(target: str, *sources: str, steps: tuple[Any, ...] = ("trim",)) -> dict[str, Any]:
@@ -28,11 +28,15 @@ def rule(target: str, *sources: str, steps: tuple[Any, ...] = ("trim",)) -> dict
 
 
 _TEXT = Field("text")
+#: an address as ``Party`` keeps it: the street line holds the house number; ``number`` is for a
+#: source that keeps the number apart (it is written after the street)
 _ADDRESS = {
     f"{side}.{name}": _TEXT
     for side in ("billing", "shipping")
-    for name in ("name", "street", "number", "addition", "postal_code", "city", "country")
+    for name in ("street", "number", "street2", "postal_code", "city", "country")
 }
+#: the order's customer: who is invoiced (``Party`` without the address, which is ``billing``)
+_ORDER_CUSTOMER = ("name", "company", "email", "phone", "vat_number", "customer_id")
 
 TARGETS: dict[str, dict[str, Field]] = {
     "products": {
@@ -60,11 +64,12 @@ TARGETS: dict[str, dict[str, Field]] = {
         "customer_id": _TEXT,
     },
     "orders_to_invoices": {
+        **{f"customer.{name}": _TEXT for name in _ORDER_CUSTOMER},
         "customer.name": Field("text", required=True),
-        "customer.email": _TEXT,
         **_ADDRESS,
+        "shipping.name": _TEXT,
         "lines[].sku": Field("text", required=True),
-        "lines[].ean": _TEXT,
+        "lines[].description": _TEXT,
         "lines[].quantity": Field("decimal", required=True),
         "lines[].price": Field("decimal", required=True),
         "currency": _TEXT,
@@ -78,8 +83,28 @@ TARGETS: dict[str, dict[str, Field]] = {
 }
 
 _COUNTRY = ("trim", "country_code", ("default", {"value": "NL"}))
-_STREET = ("trim", ("split_street", {"part": "street"}))
-_NUMBER = ("trim", ("split_street", {"part": "house_number"}))
+_FIELD_PARAMS = ("field", "then_field", "else_field")
+
+
+def under(prefix: str, rules: list[dict[str, Any]], targets: tuple[str, ...]) -> list[dict[str, Any]]:
+    """``rules`` (those for ``targets``) read from the object at ``prefix`` and written to
+    ``prefix.target``: an order's customer is mapped as the customers flow maps a customer, by
+    the same rules rather than a copy of them."""
+
+    def moved(step: dict[str, Any]) -> dict[str, Any]:
+        params = {k: f"{prefix}.{v}" if k in _FIELD_PARAMS and v else v for k, v in step["params"].items()}
+        return {"name": step["name"], "params": params}
+
+    return [
+        {
+            "target": f"{prefix}.{r['target']}",
+            "sources": [f"{prefix}.{s}" for s in r["sources"]],
+            "transforms": [moved(t) for t in r["transforms"]],
+        }
+        for r in rules
+        if r["target"] in targets
+    ]
+
 
 DEFAULTS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("products", "accountview"): [
@@ -119,26 +144,6 @@ DEFAULTS: dict[tuple[str, str], list[dict[str, Any]]] = {
         rule("vat_number", "VatNumber", steps=(("replace", {"old": " ", "new": ""}), "upper")),
         rule("customer_id", "CustomerNumber", steps=("text", "trim")),
     ],
-    ("orders_to_invoices", "eaccounting"): [
-        rule("customer.name", "InvoiceCustomerName", "customer.Name", steps=("coalesce", "trim")),
-        rule("customer.email", "customer.EmailAddress", steps=("trim", "lower")),
-        rule("billing.name", "InvoiceCustomerName", "customer.Name", steps=("coalesce", "trim")),
-        rule("billing.street", "InvoiceAddress1", steps=_STREET),
-        rule("billing.number", "InvoiceAddress1", steps=_NUMBER),
-        rule("billing.postal_code", "InvoicePostalCode", steps=("trim", "upper")),
-        rule("billing.city", "InvoiceCity"),
-        rule("billing.country", "InvoiceCountryCode", steps=_COUNTRY),
-        rule("shipping.name", "DeliveryCustomerName"),
-        rule("shipping.street", "DeliveryAddress1", steps=_STREET),
-        rule("shipping.number", "DeliveryAddress1", steps=_NUMBER),
-        rule("shipping.postal_code", "DeliveryPostalCode", steps=("trim", "upper")),
-        rule("shipping.city", "DeliveryCity"),
-        rule("shipping.country", "DeliveryCountryCode", steps=_COUNTRY),
-        rule("lines[].sku", "Rows[].ArticleNumber", steps=("trim", "upper")),
-        rule("lines[].quantity", "Rows[].Quantity", steps=("number",)),
-        rule("lines[].price", "Rows[].UnitPrice", steps=("number",)),
-        rule("currency", "CurrencyCode", steps=("trim", "upper", ("default", {"value": "EUR"}))),
-    ],
     ("stock", "accountview"): [
         rule("sku", "ART_CODE"),
         rule("on_hand", "QTY_AVAIL", steps=("number", ("default", {"value": "0"}), "number")),
@@ -146,6 +151,36 @@ DEFAULTS: dict[tuple[str, str], list[dict[str, Any]]] = {
         rule("incoming", "QTY_BESTEL", steps=("number",)),
     ],
 }
+
+
+# an eAccounting order: its own invoice address where it has one, else its customer's (the order
+# mapping reads ``{**OrderApi, "customer": CustomerApi}``); rows one by one into lines
+DEFAULTS[("orders_to_invoices", "eaccounting")] = [
+    *under("customer", DEFAULTS[("customers", "eaccounting")], _ORDER_CUSTOMER),
+    rule("billing.street", "InvoiceAddress1", "customer.InvoiceAddress1", steps=("coalesce", "trim")),
+    rule("billing.street2", "InvoiceAddress2", "customer.InvoiceAddress2", steps=("coalesce", "trim")),
+    rule(
+        "billing.postal_code",
+        "InvoicePostalCode",
+        "customer.InvoicePostalCode",
+        steps=("coalesce", "trim", "upper"),
+    ),
+    rule("billing.city", "InvoiceCity", "customer.InvoiceCity", steps=("coalesce", "trim")),
+    rule(
+        "billing.country", "InvoiceCountryCode", "customer.InvoiceCountryCode", steps=("coalesce", *_COUNTRY)
+    ),
+    rule("shipping.name", "DeliveryCustomerName"),
+    rule("shipping.street", "DeliveryAddress1"),
+    rule("shipping.street2", "DeliveryAddress2"),
+    rule("shipping.postal_code", "DeliveryPostalCode", steps=("trim", "upper")),
+    rule("shipping.city", "DeliveryCity"),
+    rule("shipping.country", "DeliveryCountryCode", steps=("trim", "country_code")),
+    rule("lines[].sku", "Rows[].ArticleNumber"),
+    rule("lines[].description", "Rows[].Text"),
+    rule("lines[].quantity", "Rows[].Quantity", steps=("number", ("default", {"value": "1"}), "number")),
+    rule("lines[].price", "Rows[].UnitPrice", steps=("number", ("default", {"value": "0"}), "number")),
+    rule("currency", "CurrencyCode", steps=("trim", "upper", ("default", {"value": "EUR"}))),
+]
 
 
 def default_mapping(kind: str, system: str) -> MappingSpec | None:

@@ -245,7 +245,11 @@ class OrdersToInvoices(FlowKind):
         if lookups is not None:
             lookups.prepared(invoice, item)
         warnings = list(invoice.warnings) + list(check_invoice(invoice))
-        return Prepared(invoice, warnings, _invoice_sent(invoice, context.settings.seller_country))
+        sent = {
+            **_invoice_sent(invoice, context.settings.seller_country),
+            "mapping_version": context.mapping_version,
+        }
+        return Prepared(invoice, warnings, sent)
 
     def push(self, target: Any, prepared: Prepared, context: FlowContext, record: Any) -> PushResult:
         return target.push_invoice(prepared.document, context.target_settings)
@@ -394,6 +398,7 @@ class Stock(FlowKind):
             "quantity": format(quantity, "f"),
             "calculation": settings.calculation.value,
             "managed": managed,
+            "mapping_version": context.mapping_version,
         }
         return Prepared(level, sent=sent)
 

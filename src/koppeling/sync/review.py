@@ -15,7 +15,7 @@ from .ledger import Event
 from .models import ActivityEvent, ActivityLevel, RecordState, SyncRecord
 from .outcomes import SyncCode
 
-__all__ = ["ignore_record", "mark_booked", "retry_record", "unignore_record"]
+__all__ = ["ignore_record", "mark_booked", "retry_failed", "retry_record", "unignore_record"]
 
 VERWERK_PRIORITY = 10
 
@@ -55,6 +55,16 @@ def retry_record(record: SyncRecord, *, confirm_not_booked: bool = False, user: 
     if won:
         _log(record, code, user)
     return won
+
+
+def retry_failed(flow_id: int) -> int:
+    """Every failed record of a flow back in the queue, e.g. after its mapping changed: what
+    failed may book with the new mapping, and a failed record was not booked, so trying it again
+    is safe (what fails again for its own reason fails the same way). Returns how many."""
+    records = list(SyncRecord.objects.filter(flow_id=flow_id, state=RecordState.FAILED))
+    if not records:
+        return 0
+    return len(ledger.apply_many(records, Event.PERSON_RETRY, now=timezone.now(), next_attempt_at=None))
 
 
 def mark_booked(record: SyncRecord, target_number: str, user: str = "") -> bool:

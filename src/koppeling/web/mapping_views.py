@@ -35,10 +35,12 @@ from koppeling.mapping import TRANSFORMS, MappingSpec, Rule, format_chain, parse
 from koppeling.mapping.codes import MappingCode, MappingRefused, problem
 from koppeling.sync.connections import build_connector
 from koppeling.sync.flowkinds import KINDS, settings_for
-from koppeling.sync.models import Cursor, Flow, Role, SyncRecord
+from koppeling.sync.models import ActivityEvent, Cursor, Flow, Role, SyncRecord
 from koppeling.sync.outcomes import render as render_outcome
+from koppeling.sync.review import retry_failed
 
 from .access import can, require
+from .setup.codes import SetupCode
 
 __all__ = ["flow_mapping", "mapping_preview", "store_mapping"]
 
@@ -62,9 +64,10 @@ def stored_version(flow: Flow) -> int:
     return int(mapping.get("version", 0) or 0) if isinstance(mapping, Mapping) else 0
 
 
-def store_mapping(flow: Flow, spec: MappingSpec, *, edited: int | None = None) -> MappingSpec:
+def store_mapping(flow: Flow, spec: MappingSpec, *, edited: int | None = None, user: str = "") -> MappingSpec:
     """Save ``spec`` (already validated) as the flow's mapping, one version up; ``edited`` is the
-    version the user started from — if someone saved meanwhile, ``MappingRefused`` (stale)."""
+    version the user started from — if someone saved meanwhile, ``MappingRefused`` (stale).
+    The flow's failed records are tried again with it, and the activity log says who saved it."""
     with transaction.atomic():
         row = Flow.objects.select_for_update().get(pk=flow.pk)
         current = stored_version(row)
@@ -77,6 +80,14 @@ def store_mapping(flow: Flow, spec: MappingSpec, *, edited: int | None = None) -
         row.save(update_fields=["settings"])
         # the next run reads every record again through the new mapping (fingerprints decide)
         Cursor.objects.filter(flow=row).delete()
+        retried = retry_failed(row.pk)
+        ActivityEvent.objects.create(
+            organisation_id=flow.link.organisation_id,
+            link_id=row.link_id,
+            flow=row,
+            code=SetupCode.MAPPING_SAVED,
+            params={"version": saved.version, "user": user or "?", "count": retried},
+        )
     flow.settings = row.settings
     return saved
 
@@ -184,13 +195,15 @@ def _target_payload(flow: Flow, item: Any) -> dict[str, Any] | None:
         payload = getattr(target, "mapping_payload", None)
         if payload is None:
             return None
-        target_settings = None
+        settings = target_settings = None
         try:
             clean = {k: v for k, v in (flow.settings or {}).items() if k != "mapping"}
-            _, target_settings = settings_for(KINDS[flow.kind], type(target), clean, flow.target_settings)
+            settings, target_settings = settings_for(
+                KINDS[flow.kind], type(target), clean, flow.target_settings
+            )
         except ValueError:
-            pass  # invalid target settings: the payload with the defaults
-        return _jsonable(payload(flow.kind, item, target_settings))
+            pass  # invalid settings: the payload with the defaults
+        return _jsonable(payload(flow.kind, item, target_settings, flow_settings=settings))
     finally:
         target.close()
 
@@ -339,7 +352,7 @@ def flow_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     problems = problems or preview.problems
     if spec is not None and not problems:
         try:
-            saved = store_mapping(flow, spec, edited=_edited(request))
+            saved = store_mapping(flow, spec, edited=_edited(request), user=request.user.get_username())
         except MappingRefused as exc:
             problems = exc.problems
         else:

@@ -3,6 +3,8 @@ mapping changes the Party, a value that cannot be mapped is a located DataError.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from koppeling.connectors.eaccounting.mapping import customer_mapping, customer_schema
@@ -90,3 +92,68 @@ def test_fingerprint_changes_with_a_saved_mapping_only():
     assert customer_fingerprint(COMPANY) == customer_fingerprint(COMPANY, 0)
     assert customer_fingerprint(COMPANY, 1) != customer_fingerprint(COMPANY)
     assert customer_fingerprint(COMPANY, 1) != customer_fingerprint(COMPANY, 2)
+
+
+# ------------------------------------------------------------ orders through the mapping
+
+ORDER = {
+    "Id": "o1",
+    "Number": 5001,
+    "OrderDate": "2026-02-10",
+    "CurrencyCode": "eur",
+    "Amount": "20.00",
+    "VatAmount": "4.20",
+    "InvoiceAddress1": "",
+    "DeliveryAddress1": "Dorpsweg 3",
+    "DeliveryPostalCode": "9999 zz",
+    "DeliveryCity": "Ergens",
+    "Rows": [{"ArticleId": "a1", "ArticleNumber": "TS-1", "Quantity": 2, "UnitPrice": "10.00"}],
+}
+ARTICLE = {"Id": "a1", "Number": "TS-1", "Name": "T-shirt", "CodingId": "c21"}
+
+
+def _order(mapping=None, **changes):
+    from koppeling.connectors.eaccounting.translate import translate_order
+
+    return translate_order(
+        {**ORDER, **changes},
+        customer=COMPANY,
+        article=lambda ident: ARTICLE if ident == "a1" else None,
+        rate_of=lambda article: Decimal(21),
+        mapping=mapping,
+    )
+
+
+def test_default_order_mapping_reads_as_before():
+    order = _order()
+    # the customer as the customers flow reads it; its own address where the order has none
+    assert (order.customer.name, order.customer.company) == ("Anna de Wit", "Bakkerij De Korenschoof BV")
+    assert (order.customer.street, order.customer.postal_code, order.customer.country_code) == (
+        "Kerkstraat 12-A",
+        "1234 AB",
+        "NL",
+    )
+    assert order.delivery is not None and order.delivery.postal_code == "9999 ZZ"
+    (line,) = order.lines
+    assert (line.sku, line.description, line.quantity, line.unit_price_ex) == ("TS-1", "T-shirt", 2, 10)
+    assert order.currency == "EUR"
+
+
+def test_a_user_order_mapping_changes_the_order():
+    from koppeling.connectors.eaccounting.mapping import order_mapping
+
+    spec = order_mapping().with_rule(
+        Rule("lines[].sku", ("Rows[].ArticleNumber",), (Step("lookup", {"table": {"TS-1": "SKU-1001"}}),))
+    )
+    spec = spec.with_rule(Rule("billing.number", ("YourReference",), ()))
+    order = _order(spec, InvoiceAddress1="Stationsplein", YourReference="7 bis")
+    assert order.lines[0].sku == "SKU-1001"
+    # a house number kept apart in the source is written after the street
+    assert order.customer.street == "Stationsplein 7 bis"
+
+
+def test_an_order_value_that_cannot_be_mapped_is_a_located_data_error():
+    with pytest.raises(DataError) as exc:
+        _order(Rows=[{**ORDER["Rows"][0], "Quantity": "twee"}])
+    assert exc.value.code == "mapping_not_a_number"
+    assert exc.value.params["number"] == "5001" and exc.value.params["what"] == "Order"

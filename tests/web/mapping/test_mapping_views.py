@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from tests.web.conftest import PASSWORD
 
@@ -165,6 +167,56 @@ def test_customers_preview_shows_the_debtor_accountview_would_get(member, custom
     assert preview.payload["ACCT_NAME"] == record["Name"][:40]
 
 
+def test_orders_preview_reads_the_order_with_its_customer_and_shows_the_booking(member, link, eaccounting):
+    """The orders flow (eAccounting -> AccountView): the preview record is the order with its
+    customer under ``customer``; the last column is what booking it in AccountView writes."""
+    from tests.connectors.accountview import test_flows
+    from tests.connectors.eaccounting.helpers import add_orders
+
+    order = add_orders(eaccounting, 1, status=2)[0]
+    orders = test_flows.flow(link, "orders_to_invoices", target_settings=test_flows.ORDER_TARGET)
+    customer = eaccounting.books.customers[order["CustomerId"]]
+    # when the owner previews on the order's number, with the row texts upper-cased in the form
+    form = rows_of(member.get(url(orders)))
+    assert "lines[].sku" in form["target"] and "customer.name" in form["target"]
+    form = changed(form, "lines[].description", "Rows[].Text", "upper")
+    response = member.post(url(orders, "preview"), {**form, "record": str(order["Number"])})
+    # then
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    assert preview.record["Number"] == order["Number"] and preview.record["customer"]["Id"] == customer["Id"]
+    assert len(preview.mapped["lines"]) == len(order["Rows"])
+    assert preview.payload["debtor"]["MAIL_BUS"] == customer["EmailAddress"].lower()
+    skus = [line["ART_CODE"] for line in preview.payload["lines"]]
+    assert skus == [r["ArticleNumber"].upper() for r in order["Rows"]]
+
+
+def test_stock_preview_shows_the_balance_by_the_flows_calculation(member, link, accountview):
+    from tests.connectors.accountview import test_flows
+
+    accountview.set_stock("SKU-1003", 4, on_order=6)
+    stock = test_flows.flow(link, "stock", reverse=True, settings={"calculation": "available_plus_incoming"})
+    response = member.get(url(stock) + "?record=SKU-1003")
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    assert (Decimal(preview.mapped["on_hand"]), Decimal(preview.mapped["incoming"])) == (4, 6)
+    assert preview.payload["Number"] == "SKU-1003" and Decimal(preview.payload["StockBalance"]) == 10
+
+
+def test_saving_a_mapping_tries_the_failed_records_again_and_says_who(member, articles, owner):
+    from koppeling.sync.models import ActivityEvent, RecordState
+
+    SyncRecord.objects.filter(flow=articles, source_id="SKU-1003").update(
+        state=RecordState.FAILED, error_code="ea_unit_unknown"
+    )
+    form = rows_of(member.get(url(articles)))
+    response = member.post(url(articles), {**form, "version": "0", "action": "save"})
+    assert response.status_code == 302
+    assert SyncRecord.objects.get(flow=articles, source_id="SKU-1003").state == RecordState.PENDING
+    event = ActivityEvent.objects.get(flow=articles, code="mapping_saved")
+    assert event.params == {"version": 1, "user": owner.username, "count": 1}
+
+
 def test_read_only_member_may_look_and_preview_but_not_save(client, reader, articles):
     client.login(username=reader.username, password=PASSWORD)
     page = client.get(url(articles))
@@ -188,10 +240,12 @@ def test_signed_out_is_sent_to_sign_in(client, articles):
 
 
 def test_a_flow_without_a_mapping_is_not_found(member, link):
+    """A kind its source reads without a mapping (here: orders into one batch document from
+    eAccounting) has no Datamapper page."""
     from tests.connectors.accountview import test_flows
 
-    stock = test_flows.flow(link, "stock", reverse=True)
-    assert member.get(url(stock)).status_code == 404
+    batch = test_flows.flow(link, "orders_to_batch")
+    assert member.get(url(batch)).status_code == 404
 
 
 def test_unreachable_source_shows_a_notice_not_a_traceback(member, articles):

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from koppeling.core.messages import Outcome
-from koppeling.core.models import Invoice, Party
+from koppeling.core.models import Invoice, Order, Party
 from koppeling.core.money import round_cents, to_decimal
 from koppeling.core.products import Product, StockLevel
 from koppeling.core.totals import TotalsMethod
@@ -51,7 +51,14 @@ from .api import (
     Filter,
     fox_time,
 )
-from .mapping import article_mapping, article_schema, debtor_payload
+from .mapping import (
+    article_mapping,
+    article_schema,
+    debtor_payload,
+    order_payload,
+    stock_mapping,
+    stock_schema,
+)
 from .settings import AccountViewSettings, settings_or_default
 from .translate import (
     CONTACT_TYPES,
@@ -126,8 +133,8 @@ class AccountViewConnector(
     totals_method: ClassVar[TotalsMethod] = TotalsMethod.PER_LINE_FROM_EX
     settings_model: ClassVar[type[BaseModel]] = AccountViewSettings
     max_in_flight: ClassVar[int] = 1
-    #: articles are read through the flow's mapping (``mapping.py``)
-    mapping_kinds: ClassVar[tuple[str, ...]] = ("products",)
+    #: articles and their stock are read through the flow's mapping (``mapping.py``)
+    mapping_kinds: ClassVar[tuple[str, ...]] = ("products", "stock")
 
     def check_rights(self, capabilities: frozenset[Capability], settings: Any = None) -> None:
         """The user's rights per business object (``accountviewsystembusinessobjects``: objects the
@@ -464,7 +471,7 @@ class AccountViewConnector(
                     AccountViewCode.FIELD_MISSING,
                     {"system": SYSTEM, "number": path, "field": "ART_CODE", "purpose": "the article"},
                 )
-            level = stock_of(row, self.config.options or {})
+            level = stock_of(row, self.config.options or {}, self.mapping_for("stock"))
         except DataError as exc:
             return Fetched(code, None, fingerprint(row), error=exc, number=code)
         values = [level.on_hand, level.reserved, level.incoming, level.managed]
@@ -497,10 +504,12 @@ class AccountViewConnector(
     # ------------------------------------------------------------ the Datamapper
 
     def mapping_schema(self, kind: str) -> Schema:
-        return article_schema(self.config.options or {})
+        options = self.config.options or {}
+        return stock_schema(options) if kind == "stock" else article_schema(options)
 
     def default_mapping(self, kind: str) -> MappingSpec:
-        return article_mapping(self.config.options or {})
+        options = self.config.options or {}
+        return stock_mapping(options) if kind == "stock" else article_mapping(options)
 
     def extra_source_fields(self, kind: str, fields: set[str]) -> set[str]:
         """The fields of ``fields`` this administration's ARTICLE dictionary has (its own fields a
@@ -516,9 +525,16 @@ class AccountViewConnector(
         rows = self.rows("AK1", "ARTICLE", filters, page_size=max(2, limit))
         return [dict(r) for r in rows[:limit] if isinstance(r, dict)]
 
-    def mapped_item(self, kind: str, record: Any, spec: MappingSpec) -> Product:
+    def mapped_item(self, kind: str, record: Any, spec: MappingSpec) -> Product | StockLevel:
+        if kind == "stock":
+            return stock_of(record, self.config.options or {}, spec)
         return product_of(record, self.config.options or {}, self._rates(), spec)
 
-    def mapping_payload(self, kind: str, item: Any, settings: Any = None) -> dict[str, Any]:
-        """What a debtor write would send for the customer ``item`` (customers into AccountView)."""
+    def mapping_payload(
+        self, kind: str, item: Any, settings: Any = None, flow_settings: Any = None
+    ) -> dict[str, Any]:
+        """What a debtor write would send for the customer ``item`` (customers into AccountView),
+        or what booking the order ``item`` writes that its mapping decides."""
+        if isinstance(item, Order):
+            return order_payload(item, settings)
         return debtor_payload(item, settings)

@@ -2,8 +2,9 @@
 article mapping (as ``translate.product_of`` always read them, honouring the connection's
 ``article_fields`` and ``prices_include_vat`` options), and what a debtor write would send.
 
-Articles go AccountView -> eAccounting through the flow's mapping; debtors (customers
-eAccounting -> AccountView) are written by ``translate.debtor_values`` from the mapped ``Party``.
+Articles and stock go AccountView -> eAccounting through the flow's mapping (both read ARTICLE
+rows); debtors and orders (eAccounting -> AccountView) are written by ``translate`` from the mapped
+``Party`` and ``Order`` — ``debtor_payload`` and ``order_payload`` show the preview what they send.
 """
 
 from __future__ import annotations
@@ -12,13 +13,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from koppeling.core.messages import Outcome
-from koppeling.core.models import Party
+from koppeling.core.models import Order, Party
 from koppeling.mapping import TARGETS, MappingSpec, Rule, Schema, Step, default_mapping
 
 from ._tables import TABLES
 from .settings import settings_or_default
 
-__all__ = ["article_mapping", "article_schema", "debtor_payload"]
+__all__ = [
+    "article_mapping",
+    "article_schema",
+    "debtor_payload",
+    "order_payload",
+    "stock_mapping",
+    "stock_schema",
+]
 
 #: AccountView column types -> mapping types (C char, M memo, N/Y/I numbers, D/T dates, L logical)
 _TYPES = {"C": "text", "M": "text", "N": "decimal", "Y": "decimal", "I": "decimal", "D": "date", "T": "date"}
@@ -34,6 +42,30 @@ def article_schema(options: Mapping[str, Any]) -> Schema:
                 source.setdefault(str(field), "any")
     source.setdefault("IMG_MEDIUM", "text")
     return Schema("products", source, TARGETS["products"])
+
+
+def stock_schema(options: Mapping[str, Any]) -> Schema:
+    """ARTICLE's columns, the stock fields' defaults (the reservation field is a guess [S]) and
+    every field the connection's ``stock_fields`` names."""
+    from .translate import STOCK_FIELDS
+
+    source = {name: _TYPES.get(column.type, "any") for name, column in TABLES["ARTICLE"].items()}
+    for field in (*STOCK_FIELDS.values(), *dict(options.get("stock_fields") or {}).values()):
+        if field:
+            source.setdefault(str(field), "decimal")
+    return Schema("stock", source, TARGETS["stock"])
+
+
+def stock_mapping(options: Mapping[str, Any]) -> MappingSpec:
+    """The default (version 0) with the columns the connection's ``stock_fields`` name for
+    ``on_hand``, ``reserved`` and ``incoming`` (an empty name: that figure counts 0)."""
+    spec = default_mapping("stock", "accountview")
+    assert spec is not None
+    for name, field in dict(options.get("stock_fields") or {}).items():
+        current = spec.rule(name)
+        if current is not None:
+            spec = spec.with_rule(Rule(name, (str(field),) if field else (), current.transforms))
+    return spec
 
 
 def article_mapping(options: Mapping[str, Any]) -> MappingSpec:
@@ -64,3 +96,33 @@ def debtor_payload(party: Party, settings: Any, *, new: bool = True) -> dict[str
 
     warnings: list[Outcome] = []
     return debtor_values(party, settings_or_default(settings), new=new, payment_key="", warnings=warnings)
+
+
+def order_payload(order: Order, settings: Any) -> dict[str, Any]:
+    """What booking ``order`` writes that the mapping decides: the debtor, the delivery address and
+    per line the article code, text, quantity and unit price. VAT codes, revenue accounts and the
+    booked amounts follow from the VAT rules and the flow's settings when the run books it."""
+    lines = [
+        {
+            "ART_CODE": line.sku.strip().upper(),
+            "ART_DESC": line.description,
+            "ORD_QTY": line.quantity,
+            "ART_PX": line.unit_price_ex if line.unit_price_ex is not None else line.unit_price_inc,
+        }
+        for line in order.lines
+    ]
+    delivery = order.delivery
+    return {
+        "debtor": debtor_payload(order.customer, settings),
+        "delivery": None
+        if delivery is None
+        else {
+            "name": delivery.display_name,
+            "street": delivery.street,
+            "postal_code": delivery.postal_code,
+            "city": delivery.city,
+            "country": delivery.country_code,
+        },
+        "currency": order.currency,
+        "lines": lines,
+    }

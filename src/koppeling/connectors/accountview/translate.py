@@ -411,22 +411,40 @@ def product_of(
 STOCK_FIELDS = {"on_hand": "QTY_AVAIL", "reserved": "QTY_RES", "incoming": "QTY_BESTEL"}
 
 
-def stock_of(row: Mapping[str, Any], options: Mapping[str, Any]) -> StockLevel:
-    """An ARTICLE row -> ``StockLevel`` from the fields the connection names (``stock_fields``; an
-    empty name counts 0). A named field the answer lacks is a ``DataError`` naming it, so a wrong
-    guess shows instead of quietly sending 0."""
-    fields = {**STOCK_FIELDS, **dict(options.get("stock_fields") or {})}
+def stock_of(
+    row: Mapping[str, Any], options: Mapping[str, Any], mapping: MappingSpec | None = None
+) -> StockLevel:
+    """An ARTICLE row -> ``StockLevel`` through the flow's ``mapping`` (default: ``mapping.
+    stock_mapping(options)``, the fields the connection names in ``stock_fields``; a figure
+    without a field counts 0). A field the mapping reads that the answer lacks is a ``DataError``
+    naming it, so a wrong guess shows instead of quietly sending 0. Whether stock is managed is
+    the article group's (``unmanaged_article_groups``), not mapped."""
+    from .mapping import stock_mapping, stock_schema
+
     code = _text(row, "ART_CODE")
+    spec = mapping or stock_mapping(options)
+    for rule in spec.rules:
+        for field in rule.sources:
+            if "." not in field and "[]" not in field and field not in row:
+                raise DataError(
+                    AccountViewCode.FIELD_MISSING,
+                    {"system": SYSTEM, "number": code, "field": field, "purpose": f"stock: {rule.target}"},
+                )
+    mapped, problems = apply(spec, row, stock_schema(options))
+    if problems:
+        first = problems[0]
+        raise DataError(first.code, {**first.params, "system": SYSTEM, "number": code})
     unmanaged = {str(g).upper() for g in options.get("unmanaged_article_groups", ())}
-    figures = {
-        name: _number(row, fields[name], code, f"stock: {name}") if fields.get(name) else _ZERO
-        for name in ("on_hand", "reserved", "incoming")
-    }
+
+    def figure(name: str) -> Decimal:
+        value = mapped.get(name)
+        return _ZERO if value is None else to_decimal(value, field=name)
+
     return StockLevel(
-        sku=code,
-        on_hand=figures["on_hand"],
-        reserved=figures["reserved"],
-        incoming=figures["incoming"],
+        sku=str(mapped.get("sku") or "").strip() or code,
+        on_hand=figure("on_hand"),
+        reserved=figure("reserved"),
+        incoming=figure("incoming"),
         managed=_text(row, "AG_CODE").upper() not in unmanaged,
     )
 

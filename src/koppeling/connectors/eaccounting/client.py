@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from koppeling.core.messages import Outcome
 from koppeling.core.models import Order, Party
 from koppeling.core.money import AmountError, to_decimal
-from koppeling.core.products import PRODUCT_FIELDS, Product, StockLevel
+from koppeling.core.products import PRODUCT_FIELDS, Product, StockCalculation, StockLevel
 from koppeling.mapping import MappingSpec, Schema
 from koppeling.mapping.sources import MappedSource
 
@@ -42,7 +42,14 @@ from ..base import (
 from ..errors import AuthError, DataError, NotFound, ResponseError
 from ..registry import register
 from .api import SYSTEM, EAccountingCode
-from .mapping import article_payload, customer_mapping, customer_schema
+from .mapping import (
+    article_payload,
+    customer_mapping,
+    customer_schema,
+    order_mapping,
+    order_schema,
+    stock_payload,
+)
 from .translate import (
     ORDER_STATUSES,
     article_changes,
@@ -137,8 +144,8 @@ class EAccountingConnector(
     cursor_ordered: ClassVar[bool] = True
     settings_model: ClassVar[type[BaseModel]] = EAccountingSettings
     max_in_flight: ClassVar[int] = 4
-    #: customers are read through the flow's mapping (``mapping.py``)
-    mapping_kinds: ClassVar[tuple[str, ...]] = ("customers",)
+    #: customers and orders are read through the flow's mapping (``mapping.py``)
+    mapping_kinds: ClassVar[tuple[str, ...]] = ("customers", "orders_to_invoices")
 
     def check_rights(self, capabilities: frozenset[Capability]) -> None:
         """The scopes (and, for orders, the module) each capability needs; ``AuthError`` names the
@@ -228,6 +235,7 @@ class EAccountingConnector(
                 rate_of=self._rate_of,
                 options=self.config.options or {},
                 path=path,
+                mapping=self.mapping_for("orders_to_invoices"),
             )
         except NotFound:
             error = record_error("Order", number, f"{path}.CustomerId", "no such customer in eAccounting")
@@ -293,25 +301,54 @@ class EAccountingConnector(
     # ------------------------------------------------------------ the Datamapper
 
     def mapping_schema(self, kind: str) -> Schema:
-        return customer_schema()
+        return order_schema() if kind == "orders_to_invoices" else customer_schema()
 
     def default_mapping(self, kind: str) -> MappingSpec:
-        return customer_mapping()
+        return order_mapping() if kind == "orders_to_invoices" else customer_mapping()
 
     def mapping_records(self, kind: str, source_id: str = "", limit: int = 1) -> list[dict[str, Any]]:
-        """CustomerApi records for the preview: ``source_id``'s, else the first ``limit``."""
-        if source_id:
-            record = self.call("GET", f"/v2/customers/{source_id}")
-            return [record] if isinstance(record, dict) else []
-        rows = self._page("/v2/customers", {"$pagesize": max(1, limit)})
-        return [r for r in rows[:limit] if isinstance(r, dict)]
+        """Records for the preview: ``source_id``'s (an Id, or an order's number), else the first
+        ``limit``. An order comes with its customer under ``customer``, as the mapping reads it."""
+        if kind != "orders_to_invoices":
+            if source_id:
+                record = self.call("GET", f"/v2/customers/{source_id}")
+                return [record] if isinstance(record, dict) else []
+            rows = self._page("/v2/customers", {"$pagesize": max(1, limit)})
+            return [r for r in rows[:limit] if isinstance(r, dict)]
+        if _is_uuid(source_id):
+            orders = [self.call("GET", f"/v2/orders/{source_id}")]
+        elif source_id.strip().isdigit():
+            orders = self._page("/v2/orders", {"$filter": f"Number eq {int(source_id)}", "$pagesize": 2})
+        else:
+            orders = self._page("/v2/orders", {"$pagesize": max(1, limit), "$orderby": "ModifiedUtc desc"})
+        records = []
+        for order in orders[:limit]:
+            if isinstance(order, dict) and order.get("CustomerId"):
+                records.append({**order, "customer": self._customer(str(order["CustomerId"]))})
+        return records
 
-    def mapped_item(self, kind: str, record: Any, spec: MappingSpec) -> Party:
-        return translate_customer(record, "customer", spec)
+    def mapped_item(self, kind: str, record: Any, spec: MappingSpec) -> Party | Order:
+        if kind != "orders_to_invoices":
+            return translate_customer(record, "customer", spec)
+        order = {k: v for k, v in record.items() if k != "customer"}
+        return translate_order(
+            order,
+            customer=record.get("customer") or {},
+            article=self._article,
+            rate_of=self._rate_of,
+            options=self.config.options or {},
+            mapping=spec,
+        )
 
-    def mapping_payload(self, kind: str, item: Any, settings: Any = None) -> dict[str, Any]:
-        """What creating the article ``item`` would send (coding and unit as a run resolves them;
-        left out when they cannot be resolved — the run would then stop with that reason)."""
+    def mapping_payload(
+        self, kind: str, item: Any, settings: Any = None, flow_settings: Any = None
+    ) -> dict[str, Any]:
+        """What the write of ``item`` would send: an article's create body (coding and unit as a
+        run resolves them; left out when they cannot be resolved — the run would then stop with
+        that reason), or a stock level's new balance by the flow's calculation."""
+        if isinstance(item, StockLevel):
+            calculation = getattr(flow_settings, "calculation", StockCalculation.AVAILABLE)
+            return stock_payload(item, item.quantity(calculation))
         try:
             coding = self.coding_for(item, settings)
         except DataError:

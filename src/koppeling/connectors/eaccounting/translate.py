@@ -205,32 +205,54 @@ def translate_customer(record: Any, path: str = "customer", mapping: MappingSpec
     )
 
 
-def _order_party(record: Mapping[str, Any], customer: Party) -> tuple[Party, Party | None]:
-    """The customer with the order's own invoice address, and the delivery address if it differs."""
+def _mapped_order(
+    record: Mapping[str, Any], customer: Mapping[str, Any], number: Any, mapping: MappingSpec | None
+) -> dict[str, Any]:
+    """The order and its customer through the flow's mapping (default: ``mapping.order_mapping``)."""
+    from .mapping import order_mapping, order_schema
+
+    mapped, problems = apply(mapping or order_mapping(), {**record, "customer": customer}, order_schema())
+    if problems:
+        first = problems[0]
+        raise DataError(
+            first.code, {**first.params, "system": SYSTEM, "what": "Order", "number": str(number)}
+        )
+    return mapped
+
+
+def _order_party(mapped: Mapping[str, Any]) -> tuple[Party, Party | None]:
+    """The invoiced customer at the mapped billing address, and the delivery address if it differs."""
+
+    def text(name: str) -> str:
+        value = mapped.get(name)
+        return "" if value is None else str(value).strip()
+
+    def street(side: str) -> str:
+        return " ".join(p for p in (text(f"{side}.street"), text(f"{side}.number")) if p)
+
     invoice = Party(
-        name=customer.name,
-        company=customer.company,
-        email=customer.email,
-        phone=customer.phone,
-        street=_text(record.get("InvoiceAddress1")) or customer.street,
-        street2=_text(record.get("InvoiceAddress2")) or customer.street2,
-        postal_code=(_text(record.get("InvoicePostalCode")) or customer.postal_code).upper(),
-        city=_text(record.get("InvoiceCity")) or customer.city,
-        country_code=(_text(record.get("InvoiceCountryCode")) or customer.country_code).upper(),
-        vat_number=customer.vat_number,
-        customer_id=customer.customer_id,
+        name=text("customer.name"),
+        company=text("customer.company"),
+        email=text("customer.email"),
+        phone=text("customer.phone"),
+        street=street("billing"),
+        street2=text("billing.street2"),
+        postal_code=text("billing.postal_code"),
+        city=text("billing.city"),
+        country_code=text("billing.country").upper() or "NL",
+        vat_number=text("customer.vat_number"),
+        customer_id=text("customer.customer_id"),
     )
-    street = _text(record.get("DeliveryAddress1"))
-    if not street:
+    if not street("shipping"):
         return invoice, None
     delivery = Party(
-        name=_text(record.get("DeliveryCustomerName")) or invoice.display_name,
-        email=customer.email,
-        street=street,
-        street2=_text(record.get("DeliveryAddress2")),
-        postal_code=_text(record.get("DeliveryPostalCode")).upper(),
-        city=_text(record.get("DeliveryCity")),
-        country_code=(_text(record.get("DeliveryCountryCode")) or invoice.country_code).upper(),
+        name=text("shipping.name") or invoice.display_name,
+        email=invoice.email,
+        street=street("shipping"),
+        street2=text("shipping.street2"),
+        postal_code=text("shipping.postal_code"),
+        city=text("shipping.city"),
+        country_code=text("shipping.country").upper() or invoice.country_code,
     )
     same = (delivery.street, delivery.postal_code, delivery.city) == (
         invoice.street,
@@ -259,7 +281,10 @@ def _rows(
     article: Callable[[str], Mapping[str, Any] | None],
     rate_of: Callable[[Mapping[str, Any]], Decimal | None],
     options: Mapping[str, Any],
+    mapped: list[Any],
 ) -> list[OrderLine]:
+    """The rows as order lines: what the mapping made of row ``i`` is ``mapped[i]``; the article
+    (its VAT rate, its name and number where the row lacks them) and the discount are the API's."""
     rows = record.get("Rows")
     if not isinstance(rows, list):
         raise record_error("Order", number, f"{path}.Rows", "not a list")
@@ -273,8 +298,9 @@ def _rows(
             raise record_error("Order", number, where, "not an object")
         if row.get("IsTextRow"):
             continue
+        values = mapped[i] if i < len(mapped) and isinstance(mapped[i], dict) else {}
         quantity = _amount(
-            row.get("Quantity") if row.get("Quantity") is not None else 1,
+            values["quantity"] if values.get("quantity") is not None else 1,
             "Order",
             number,
             f"{where}.Quantity",
@@ -285,16 +311,13 @@ def _rows(
         if found is None:
             raise record_error("Order", number, f"{where}.ArticleId", "no such article in eAccounting")
         price = _amount(
-            row.get("UnitPrice") if row.get("UnitPrice") is not None else 0,
-            "Order",
-            number,
-            f"{where}.UnitPrice",
+            values["price"] if values.get("price") is not None else 0, "Order", number, f"{where}.UnitPrice"
         )
         discount = _amount(row.get("DiscountPercentage") or 0, "Order", number, f"{where}.DiscountPercentage")
         unit = price * (1 - discount)
-        sku = _text(row.get("ArticleNumber")) or _text(found.get("Number"))
+        sku = _text(values.get("sku")) or _text(found.get("Number"))
         kind = LineKind.SHIPPING if sku.upper() in shipping else LineKind.PRODUCT
-        text = _text(row.get("Text")) or _text(found.get("Name")) or sku
+        text = _text(values.get("description")) or _text(found.get("Name")) or sku
         lines.append(
             OrderLine(
                 kind=kind,
@@ -317,8 +340,10 @@ def translate_order(
     rate_of: Callable[[Mapping[str, Any]], Decimal | None],
     options: Mapping[str, Any] | None = None,
     path: str = "order",
+    mapping: MappingSpec | None = None,
 ) -> Order:
-    """One OrderApi record -> ``Order``; raises a located ``DataError``."""
+    """One OrderApi record -> ``Order`` through the flow's ``mapping`` (customer, addresses, row
+    numbers, quantities and prices, currency); raises a located ``DataError``."""
     options = options or {}
     if not isinstance(record, dict):
         raise record_error("Order", "?", path, "not an object")
@@ -329,8 +354,13 @@ def translate_order(
         day = dt.date.fromisoformat(_text(record.get("OrderDate"))[:10])
     except ValueError:
         raise record_error("Order", number, f"{path}.OrderDate", "not a date") from None
-    party, delivery = _order_party(record, translate_customer(customer, f"{path}.customer"))
-    lines = _rows(record, number, path, article, rate_of, options)
+    if not isinstance(customer, dict):
+        raise record_error("Customer", "?", f"{path}.customer", "not an object")
+    if not _text(customer.get("Name")):
+        raise record_error("Customer", customer.get("CustomerNumber"), f"{path}.customer.Name", "missing")
+    mapped = _mapped_order(record, customer, number, mapping)
+    party, delivery = _order_party(mapped)
+    lines = _rows(record, number, path, article, rate_of, options, list(mapped.get("lines") or []))
     if not lines:
         raise record_error("Order", number, f"{path}.Rows", "no rows with an amount")
     net = _amount(record.get("Amount") or 0, "Order", number, f"{path}.Amount")
@@ -351,7 +381,7 @@ def translate_order(
         payment_method=_text(terms.get("Name")),
         payment_terms=_text(terms.get("Name")),
         paid=terms.get("TermsOfPaymentTypeId") in PAID_TERMS_TYPES,
-        currency=_text(record.get("CurrencyCode")).upper() or "EUR",
+        currency=_text(mapped.get("currency")).upper() or "EUR",
         total_vat=vat,
         delivery=delivery,
         shop=str(options.get("shop", "")),

@@ -32,6 +32,7 @@ class SetupCode(StrEnum):
     ADDRESS_CHANGED = "connection_address_changed"
     CONNECTION_RENAMED = "connection_renamed"
     SKIPPED_REEVALUATED = "skipped_reevaluated"
+    MAPPING_SAVED = "mapping_saved"
     RECIPIENTS_CHANGED = "alert_recipients_changed"
     CHECK_FAILED = "setup_check_failed"
     PICKLIST_UNAVAILABLE = "setup_picklist_unavailable"
@@ -78,6 +79,12 @@ register(
             gettext_noop(
                 "%(count)s orders skipped by the changed conditions are read again with the new settings "
                 "(asked by %(user)s)."
+            ),
+        ),
+        SetupCode.MAPPING_SAVED: (
+            gettext_noop(
+                "%(user)s saved the mapping as version %(version)s; every record is read again "
+                "through it and %(count)s failed records are tried again."
             ),
         ),
         SetupCode.RECIPIENTS_CHANGED: (gettext_noop("%(user)s set where alerts go: %(recipients)s."),),
