@@ -28,3 +28,15 @@ def test_credentials_no_key_reads_are_named(link, settings, capsys):
     settings.KOPPELING_FERNET_KEYS = [Fernet.generate_key().decode()]  # the right key was lost
     assert cli.main(["rotate-keys"]) == 1
     assert f"connection(s) {link.source_id}, {link.target_id}" in capsys.readouterr().err
+
+
+def test_rotation_takes_the_alert_webhook_along(link, settings, capsys):
+    org = link.organisation
+    org.alert_webhook = {"url": "https://hooks.example.com/x", "secret": "whsec_1"}
+    org.save()
+    old = list(settings.KOPPELING_FERNET_KEYS)
+    settings.KOPPELING_FERNET_KEYS = [Fernet.generate_key().decode(), *old]
+    assert cli.main(["rotate-keys"]) == 0
+    settings.KOPPELING_FERNET_KEYS = settings.KOPPELING_FERNET_KEYS[:1]  # the old key is gone
+    org.refresh_from_db()
+    assert org.alert_webhook == {"url": "https://hooks.example.com/x", "secret": "whsec_1"}

@@ -62,8 +62,19 @@ def open_alert(
                 params={"code": code, "params": params} if pause else params,
             )
             alert_id = created.pk
-            transaction.on_commit(lambda: send_alert_mail_safely(alert_id))
+            transaction.on_commit(lambda: notify(alert_id))
     return created
+
+
+def notify(alert_id: int) -> None:
+    """Tell people once that an alert opened: the e-mail, and the organisation's webhook if set."""
+    from .alert_webhook import deliver
+
+    send_alert_mail_safely(alert_id)
+    try:
+        deliver(alert_id)
+    except Exception:  # the dispatcher tries again (``resend_unnotified``)
+        log.exception("alert %s: webhook delivery failed; will retry", alert_id)
 
 
 def send_alert_mail_safely(alert_id: int) -> bool:
@@ -77,12 +88,19 @@ def send_alert_mail_safely(alert_id: int) -> bool:
 
 
 def resend_unnotified() -> int:
-    """Mail open alerts whose first mail failed (runs every minute with the dispatcher)."""
+    """Mail open alerts whose first mail failed, and post those whose webhook did not take them
+    once their pause is over (runs every minute with the dispatcher)."""
+    from .alert_webhook import deliver_due
+
     sent = 0
     for alert_id in Alert.objects.filter(closed_at__isnull=True, notified_at__isnull=True).values_list(
         "pk", flat=True
     ):
         sent += send_alert_mail_safely(alert_id)
+    try:
+        sent += deliver_due()
+    except Exception:
+        log.exception("alert webhooks could not be retried")
     return sent
 
 

@@ -16,6 +16,7 @@ credentials must keep before anything is sent (issue 13).
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
@@ -34,7 +35,9 @@ from koppeling.connectors.http import CallCounter, make_client
 from koppeling.connectors.registry import connector_class
 from koppeling.core.messages import gettext_noop, register
 
-from .models import Connection, Flow, Link
+from .models import Connection, Flow, Link, Organisation
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CapabilityMissing",
@@ -243,29 +246,36 @@ class ConnectionCredentials:
 
 
 def rotate_credentials() -> tuple[int, list[int]]:
-    """Re-encrypt every connection's credentials under the first of ``KOPPELING_FERNET_KEYS``.
+    """Re-encrypt every connection's credentials (and every organisation's alert webhook) under
+    the first of ``KOPPELING_FERNET_KEYS``.
 
     Run after putting a new key first; afterwards the old keys can be removed. The sealed value
     (credentials and the address they are bound to) is kept as it is, only its key changes.
-    Returns (how many were re-encrypted, the ids of those no key could read).
+    Returns (how many connections were re-encrypted, the ids of those no key could read); an
+    alert webhook no key reads is dropped with a warning in the log (the owner sets it again).
     """
+    done, unreadable = _rotate(Connection, "credentials_encrypted")
+    _hooks, lost = _rotate(Organisation, "alert_webhook_encrypted")
+    if lost:
+        log.warning("alert webhooks of organisation(s) %s could not be read with any key: dropped", lost)
+        Organisation.objects.filter(pk__in=lost).update(alert_webhook_encrypted="")
+    return done, unreadable
+
+
+def _rotate(model: type[Connection] | type[Organisation], field: str) -> tuple[int, list[int]]:
     from cryptography.fernet import InvalidToken
 
     from . import crypto
 
     done, unreadable = 0, []
-    for pk, token in Connection.objects.exclude(credentials_encrypted="").values_list(
-        "pk", "credentials_encrypted"
-    ):
+    for pk, token in model.objects.exclude(**{field: ""}).values_list("pk", field):
         try:
             rotated = crypto.rotate(token)
         except InvalidToken:
             unreadable.append(pk)
             continue
-        with transaction.atomic():  # only if nobody entered new credentials meanwhile
-            done += Connection.objects.filter(pk=pk, credentials_encrypted=token).update(
-                credentials_encrypted=rotated
-            )
+        with transaction.atomic():  # only if nobody entered new values meanwhile
+            done += model.objects.filter(pk=pk, **{field: token}).update(**{field: rotated})
     return done, unreadable
 
 

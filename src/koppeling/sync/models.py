@@ -29,6 +29,11 @@ class Organisation(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
     notify_email = models.EmailField(blank=True, help_text=_("Where alerts go; empty: the members"))
+    #: an outbound webhook for alerts (Slack, Teams, a monitoring system): its address and signing
+    #: secret sealed together, since such an address often carries a token of its own
+    alert_webhook_encrypted = models.TextField(blank=True, editable=False)
+    #: how long the activity log keeps this organisation's events; None: the installation's period
+    activity_retention_days = models.PositiveIntegerField(null=True, blank=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="organisations", blank=True
     )
@@ -41,6 +46,20 @@ class Organisation(models.Model):
         if self.notify_email:
             return [self.notify_email]
         return [u.email for u in self.members.all() if u.email]
+
+    @property
+    def alert_webhook(self) -> dict[str, str]:
+        """``{"url": …, "secret": …}``, or {} when no alert webhook is set."""
+        return crypto.decrypt_json(self.alert_webhook_encrypted) if self.alert_webhook_encrypted else {}
+
+    @alert_webhook.setter
+    def alert_webhook(self, value: dict[str, str]) -> None:
+        self.alert_webhook_encrypted = crypto.encrypt_json(dict(value)) if value else ""
+
+    @property
+    def retention_days(self) -> int:
+        """The activity log's period for this organisation (its own, else the installation's)."""
+        return self.activity_retention_days or int(settings.KOPPELING["ACTIVITY_RETENTION_DAYS"])
 
 
 class Role(models.TextChoices):
@@ -582,34 +601,6 @@ class ActivityEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
 
-class AlertKind(models.TextChoices):
-    AUTH = "auth", _("Credentials refused")
-    QUOTA = "quota", _("Account limit reached")
-    UNREACHABLE = "unreachable", _("Unreachable for several runs")
-    RECONCILIATION = "reconciliation", _("Booked documents differ from the source")
-
-
-class Alert(models.Model):
-    """One open problem per (link, kind): the e-mail goes out when it opens, not per order."""
-
-    link = models.ForeignKey(Link, on_delete=models.CASCADE, related_name="alerts")
-    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
-    kind = models.CharField(max_length=20, choices=AlertKind.choices)
-    code = models.CharField(max_length=80, blank=True)
-    params = models.JSONField(default=dict, blank=True)
-    paused = models.BooleanField(default=False)
-    opened_at = models.DateTimeField(default=timezone.now)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["link", "kind"], condition=models.Q(closed_at__isnull=True), name="one_open_alert"
-            )
-        ]
-
-
 class RateLimitHold(models.Model):
     """A remote said "too many" (429): no worker calls that account's limit before ``until``."""
 
@@ -618,5 +609,6 @@ class RateLimitHold(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
 
-# the webhook tables live in their own module; Django finds models through this one
+# the alert and webhook tables live in modules of their own; Django finds models through this one
+from .alert_models import Alert, AlertKind  # noqa: E402, F401
 from .webhook_models import SubscriptionStatus, WebhookEvent, WebhookSubscription  # noqa: E402, F401

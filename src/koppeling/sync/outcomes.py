@@ -45,6 +45,7 @@ class SyncCode(StrEnum):
     LINK_RESUMED = "link_resumed"
     ALERT_UNREACHABLE = "alert_unreachable"
     ALERT_CLOSED = "alert_closed"
+    ALERT_WEBHOOK_FAILED = "alert_webhook_failed"
     MARKED_BOOKED = "marked_booked"
     CONFIRMED_NOT_BOOKED = "confirmed_not_booked"
     RETRY_REQUESTED = "retry_requested"
@@ -181,6 +182,14 @@ register(
             ),
         ),
         SyncCode.ALERT_CLOSED: (gettext_noop("The systems answer again; the link runs normally."),),
+        SyncCode.ALERT_WEBHOOK_FAILED: (
+            gettext_noop(
+                "The alert webhook at %(host)s did not take the alert after %(attempts)s tries (%(detail)s)."
+            ),
+            gettext_noop(
+                "Check the webhook's address in the organisation's settings; the e-mail went out as usual."
+            ),
+        ),
         SyncCode.MARKED_BOOKED: (
             gettext_noop("%(number)s was marked as booked (%(booked_as)s) by %(user)s."),
         ),

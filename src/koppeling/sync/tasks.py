@@ -19,15 +19,12 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from . import alerts
 from .models import (
-    ActivityEvent,
-    AttemptOutcome,
     Flow,
     FlowStatus,
     LinkStatus,
     RecordState,
     Run,
     RunKind,
-    SyncAttempt,
     SyncRecord,
 )
 
@@ -143,14 +140,10 @@ def daily_sweep() -> None:
 
 @db_periodic_task(crontab(hour="4", minute="7"))
 def purge_activity() -> int:
-    """Guarantee 6: activity payloads live only as long as the retention period."""
-    days = settings.KOPPELING["ACTIVITY_RETENTION_DAYS"]
-    before = timezone.now() - dt.timedelta(days=days)
-    deleted, _ = ActivityEvent.objects.filter(created_at__lt=before).delete()
-    # attempt details can hold the other side's error texts (customer data): same retention
-    SyncAttempt.objects.filter(started_at__lt=before).exclude(outcome=AttemptOutcome.SENDING).delete()
-    Run.objects.filter(started_at__lt=before).delete()
-    return deleted
+    """Guarantee 6: activity payloads live only as long as their organisation's retention period."""
+    from .retention import purge
+
+    return purge()
 
 
 @db_periodic_task(crontab(hour="16,18", minute="41"))

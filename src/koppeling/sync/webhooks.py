@@ -479,8 +479,15 @@ def scan_due(now: dt.datetime | None = None) -> list[int]:
 
 
 def purge_events(now: dt.datetime | None = None) -> int:
-    """Received events are kept as long as the activity log (at least a week: the dedupe window)."""
+    """Received events are kept as long as their organisation's activity log (at least a week:
+    the dedupe window)."""
+    from .retention import periods
+
     now = now or timezone.now()
-    days = max(7, int(settings.KOPPELING.get("ACTIVITY_RETENTION_DAYS", 30)))
-    deleted, _ = WebhookEvent.objects.filter(received_at__lt=now - dt.timedelta(days=days)).delete()
+    deleted = 0
+    for days, organisations in periods():
+        before = now - dt.timedelta(days=max(7, days))
+        deleted += WebhookEvent.objects.filter(
+            flow__link__organisation__in=organisations.values("pk"), received_at__lt=before
+        ).delete()[0]
     return deleted

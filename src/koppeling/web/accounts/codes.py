@@ -22,10 +22,14 @@ class AccountCode(StrEnum):
     MEMBER_REMOVED = "member_removed"
     MEMBER_LEFT = "member_left"
     ORGANISATION_RENAMED = "organisation_renamed"
+    SETTINGS_CHANGED = "organisation_settings_changed"
 
 
 register(
     {
+        AccountCode.SETTINGS_CHANGED: (
+            gettext_noop("%(user)s changed the organisation's settings: %(fields)s."),
+        ),
         AccountCode.ORGANISATION_CREATED: (
             gettext_noop("%(user)s created the organisation %(organisation)s."),
         ),

@@ -6,7 +6,7 @@ with one, that organisation (404 unless the person is a member).
 
 from django.urls import path
 
-from . import members, otp, signin
+from . import members, org_settings, otp, signin
 
 app_name = "accounts"
 urlpatterns = [
@@ -28,6 +28,8 @@ urlpatterns = [
     path("organisations/", members.organisations, name="organisations"),
     path("organisations/switch/", members.switch, name="switch"),
     path("members/", members.members, name="members"),
+    path("settings/", org_settings.organisation_settings, name="org_settings"),
+    path("organisations/<int:org>/settings/", org_settings.organisation_settings, name="org_settings"),
     path("organisations/<int:org>/members/", members.members, name="members"),
     path("invite/", members.invite, name="invite"),
     path("organisations/<int:org>/invite/", members.invite, name="invite"),

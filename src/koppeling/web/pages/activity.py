@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 from koppeling.sync.models import ActivityEvent, ActivityLevel, Connection
 from koppeling.sync.redact import MASK, Redactor
 
-from ..access import links_for, organisations_for
+from ..access import current_organisation, links_for, organisations_for
 from .common import day_start, pager, parse_date, parse_int, query_without
 
 _SECRET_KEY = re.compile(r"pass|secret|token|key|auth|credential|contractcode", re.I)
@@ -86,6 +86,14 @@ def _filtered(request: HttpRequest):
     return rows
 
 
+def _retention_days(request: HttpRequest) -> int:
+    """The current organisation's period (its own, else the installation's)."""
+    organisation = current_organisation(request)
+    if organisation is None:
+        return int(settings.KOPPELING["ACTIVITY_RETENTION_DAYS"])
+    return organisation.retention_days
+
+
 @login_required
 @require_GET
 def activity(request: HttpRequest) -> HttpResponse:
@@ -108,7 +116,7 @@ def activity(request: HttpRequest) -> HttpResponse:
         "links": links_for(request.user).order_by("name").values("pk", "name"),
         "levels": ActivityLevel.choices,
         "params": request.GET,
-        "retention_days": settings.KOPPELING["ACTIVITY_RETENTION_DAYS"],
+        "retention_days": _retention_days(request),
         "oldest": oldest,
     }
     return render(request, "web/pages/activity.html", context)
