@@ -100,3 +100,20 @@ def test_a_link_on_another_organisations_connections_is_refused_in_the_admin(cli
     )
     assert response.status_code == 200
     assert not Link.objects.filter(organisation=other).exists()
+
+
+def test_an_operator_sees_the_webhook_tables_read_only_with_the_token_masked(client, operator, link):
+    from koppeling.sync.models import Flow, WebhookEvent, WebhookSubscription
+
+    flow = Flow.objects.get(link=link)
+    sub = WebhookSubscription.objects.create(flow=flow, remote_id="wh-1")
+    event = WebhookEvent.objects.create(flow=flow, event_id="evt-1", topic="orders")
+    client.force_login(operator)
+    listing = client.get("/admin/sync/webhooksubscription/").content.decode()
+    assert "wh-1" in listing and sub.token not in listing
+    page = client.get(f"/admin/sync/webhooksubscription/{sub.pk}/change/")
+    assert page.status_code == 200 and sub.token not in page.content.decode()
+    assert b'name="_save"' not in page.content
+    assert "evt-1" in client.get("/admin/sync/webhookevent/").content.decode()
+    assert client.post(f"/admin/sync/webhookevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get("/admin/sync/webhooksubscription/add/").status_code == 403

@@ -17,7 +17,20 @@ from django.utils.translation import gettext_lazy
 
 from koppeling.connectors.registry import systems
 
-from .models import ActivityEvent, Alert, Connection, Flow, Link, Membership, Organisation, Run, SyncRecord
+from .crypto import mask
+from .models import (
+    ActivityEvent,
+    Alert,
+    Connection,
+    Flow,
+    Link,
+    Membership,
+    Organisation,
+    Run,
+    SyncRecord,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 
 def _operators_only(request: HttpRequest) -> bool:
@@ -173,4 +186,41 @@ class ActivityEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
-    list_display = ("link", "kind", "code", "opened_at", "closed_at", "notified_at")
+    list_display = ("link", "kind", "code", "opened_at", "closed_at", "notified_at", "webhook_notified_at")
+    list_filter = ("kind", "paused")
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(ReadOnlyAdmin):
+    """A flow's webhook at its source, as the watchdog last saw it. The endpoint token is the
+    unguessable part of its address: shown masked, like a credential. Turning webhooks on or off
+    is the flow's own switch (Configuratie or ``koppeling webhooks``), which also tells the shop."""
+
+    list_display = (
+        "flow",
+        "status",
+        "remote_id",
+        "endpoint",
+        "registered_at",
+        "last_event_at",
+        "reregistered",
+        "problem_code",
+    )
+    list_filter = ("status",)
+    search_fields = ("remote_id", "flow__link__name")
+    exclude = ("token", "address")
+    readonly_fields = ("endpoint",)
+
+    @admin.display(description=gettext_lazy("Endpoint"))
+    def endpoint(self, obj: WebhookSubscription) -> str:
+        return f"/hooks/{mask(obj.token)}/"
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    """Deliveries received (kept for the duplicate window and the activity retention)."""
+
+    list_display = ("received_at", "flow", "topic", "event_id", "duplicates", "queued")
+    list_filter = ("topic", "queued")
+    search_fields = ("event_id",)
+    date_hierarchy = "received_at"
