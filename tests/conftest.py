@@ -72,7 +72,9 @@ def books_sim():
 
 @pytest.fixture
 def seeded_shop(shop_sim):
-    shop_sim.seed(30, seed=11, start=dt.date.today() - dt.timedelta(days=3), days=3)
+    """30 orders from 08:00 four days ago to 08:00 yesterday: none lies ahead of the clock at any
+    hour the suite runs (ending at 08:00 today, some did before 08:00)."""
+    shop_sim.seed(30, seed=11, start=dt.date.today() - dt.timedelta(days=4), days=3)
     return shop_sim
 
 

@@ -28,7 +28,7 @@ SETTINGS = {**LINK_SETTINGS, "seller_vat_number": SELLER_VAT}
 @pytest.fixture
 def seeded_shop(shop_sim):
     """80 recent orders: among them businesses in Belgium and Germany at 0 %, consumers abroad."""
-    shop_sim.seed(80, seed=4, start=dt.date.today() - dt.timedelta(days=3), days=3)
+    shop_sim.seed(80, seed=4, start=dt.date.today() - dt.timedelta(days=4), days=3)
     return shop_sim
 
 

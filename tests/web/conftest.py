@@ -50,7 +50,7 @@ def icp_order(shop, *, vat_number: str = "") -> int:
     from koppeling.connectors.mijnwebwinkel.simulator import MijnwebwinkelSimulator
 
     template = MijnwebwinkelSimulator()
-    template.seed(5, seed=11, start=dt.date.today() - dt.timedelta(days=3), days=3)
+    template.seed(5, seed=11, start=dt.date.today() - dt.timedelta(days=4), days=3)
     record = copy.deepcopy(template.order(1001))  # seed 11's first order is one
     for key in ("number", "uuid", "date", "time", "status_changed_date", "status_changed_time"):
         record.pop(key)  # the simulator stamps them now: the next incremental run reads it
