@@ -128,3 +128,30 @@ def test_a_rate_limited_run_schedules_its_next_run_for_the_free_slot(
     assert len(ours) == 1
     for task in ours:
         HUEY.revoke(task)
+
+
+def test_due_flows_finds_retries_and_stale_claims_in_three_queries_however_many_flows(
+    link, django_assert_num_queries
+):
+    now = timezone.now()
+    later = now + dt.timedelta(hours=1)
+    first = Flow.objects.get(link=link)
+    flows = [first]
+    for kind in ("credit_orders_to_notes", "products", "stock", "customers", "orders_to_batch"):
+        flows.append(Flow.objects.create(link=link, kind=kind, source=link.source, target=link.target))
+    Flow.objects.filter(pk__in=[f.pk for f in flows]).update(next_run_at=later)
+    retry, stale, waiting = flows[1], flows[2], flows[3]
+
+    def record(flow, number, **values):
+        return SyncRecord.objects.create(
+            link=link, flow=flow, object_type="order", source_id=number, **values
+        )
+
+    record(retry, "1", state=RecordState.PENDING, attempts=1, next_attempt_at=now - dt.timedelta(minutes=1))
+    record(flows[4], "2", state=RecordState.PENDING, attempts=1, next_attempt_at=later)  # not yet
+    record(stale, "3", state=RecordState.PUSHING, claimed_at=now - dt.timedelta(days=1))
+    record(waiting, "4", state=RecordState.PENDING, attempts=1, next_attempt_at=now)
+    Flow.objects.filter(pk=waiting.pk).update(waiting_until=later)  # a rate limit holds it
+    with django_assert_num_queries(3):
+        due = tasks.due_flows(now)
+    assert {f.pk for f in due} == {retry.pk, stale.pk}

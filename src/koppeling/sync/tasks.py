@@ -85,27 +85,40 @@ def next_run(flow: Flow, now: dt.datetime) -> dt.datetime:
 
 
 def due_flows(now: dt.datetime) -> list[Flow]:
-    """Active flows whose schedule is due, or with retries due and no rate-limit wait."""
-    due = []
-    flows = Flow.objects.filter(status=FlowStatus.ACTIVE, link__status=LinkStatus.ACTIVE).select_related(
-        "link"
+    """Active flows whose schedule is due, or with retries due and no rate-limit wait.
+
+    Three queries whatever the number of flows (the dispatcher asks every minute): the active
+    flows, and — over all of them at once — those with a retry due and those with a claim gone
+    stale (the ledger's index on (state, claimed_at) finds the few pending and pushing rows)."""
+    flows = [
+        flow
+        for flow in Flow.objects.filter(
+            status=FlowStatus.ACTIVE, link__status=LinkStatus.ACTIVE
+        ).select_related("link")
+        if flow.waiting_until is None or flow.waiting_until <= now  # a rate limit: nothing before then
+    ]
+    active = Q(flow__status=FlowStatus.ACTIVE, flow__link__status=LinkStatus.ACTIVE)
+    retry_due = set(
+        SyncRecord.objects.filter(active, state=RecordState.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .exclude(next_attempt_at__isnull=True, priority__lte=0, attempts=0)
+        .values_list("flow_id", flat=True)
+        .distinct()
     )
-    for flow in flows:
-        if flow.waiting_until is not None and flow.waiting_until > now:
-            continue  # a rate limit: nothing may go before then
-        scheduled = flow.next_run_at is None or flow.next_run_at <= now
-        retry_due = (
-            SyncRecord.objects.filter(flow=flow, state=RecordState.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .exclude(next_attempt_at__isnull=True, priority__lte=0, attempts=0)
-            .exists()
-        )
-        stale = SyncRecord.objects.filter(
-            flow=flow, state=RecordState.PUSHING, claimed_at__lte=now - _claim_timeout()
-        ).exists()
-        if scheduled or retry_due or stale or (flow.waiting_until is not None and flow.backlog):
-            due.append(flow)
-    return due
+    stale = set(
+        SyncRecord.objects.filter(active, state=RecordState.PUSHING, claimed_at__lte=now - _claim_timeout())
+        .values_list("flow_id", flat=True)
+        .distinct()
+    )
+    return [
+        flow
+        for flow in flows
+        if flow.next_run_at is None
+        or flow.next_run_at <= now
+        or flow.pk in retry_due
+        or flow.pk in stale
+        or (flow.waiting_until is not None and flow.backlog)
+    ]
 
 
 @db_periodic_task(crontab(minute="*"))
