@@ -174,3 +174,36 @@ def test_a_credit_note_finds_the_invoice_it_credits(db, seeded_shop, books_sim):
     original = lookups.original(credit)
     assert original is not None and original.number == booked.target_number
     assert original.date == booked.order_date
+
+
+def test_booked_distance_sales_are_summed_per_year_to_the_cent(db, seeded_shop, books_sim):
+    import datetime as dt
+    from decimal import Decimal
+
+    from koppeling.sync.lookups import booked_distance_sales
+    from koppeling.sync.models import Flow, Organisation
+
+    link = make_link(seeded_shop, books_sim, name="oss")
+    elsewhere = Organisation.objects.create(slug="elsewhere", name="Elsewhere")
+    other = make_link(seeded_shop, books_sim, name="other shop", org=elsewhere)
+    flow = Flow.objects.get(link=link)
+    year = dt.date.today().year
+    rows = [
+        (link, dt.date(year, 1, 5), "12.34", RecordState.PUSHED),
+        (link, dt.date(year, 2, 5), "0.66", RecordState.PUSHED),
+        (link, dt.date(year - 1, 6, 1), "100.10", RecordState.PUSHED),
+        (link, dt.date(year - 2, 6, 1), "999", RecordState.PUSHED),  # too long ago
+        (link, dt.date(year, 3, 1), "50", RecordState.FAILED),  # not booked
+        (other, dt.date(year, 3, 1), "70", RecordState.PUSHED),  # another organisation
+    ]
+    for n, (owner, day, amount, state) in enumerate(rows):
+        SyncRecord.objects.create(
+            link=owner,
+            flow=Flow.objects.get(link=owner),
+            object_type="order",
+            source_id=f"d{n}",
+            state=state,
+            order_date=day,
+            sent={"distance_sale_ex": amount},
+        )
+    assert booked_distance_sales(flow) == {year: Decimal("13.00"), year - 1: Decimal("100.10")}

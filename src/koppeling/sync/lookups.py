@@ -27,6 +27,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.db.models import DecimalField, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
 from koppeling.connectors.base import ConnectionConfig
 from koppeling.connectors.errors import ConnectorError
@@ -245,16 +248,20 @@ def booked_distance_sales(flow: Flow) -> dict[int, Decimal]:
     """Distance sales booked through every link of the organisation, per calendar year (this
     and the last: the threshold looks no further back)."""
     this_year = dt.date.today().year
-    rows = SyncRecord.objects.filter(
-        link__organisation_id=flow.link.organisation_id,
-        state=RecordState.PUSHED,
-        order_date__year__gte=this_year - 1,
-        sent__has_key=DISTANCE_KEY,
-    ).values_list("order_date__year", "sent")
-    years: dict[int, Decimal] = {}
-    for year, sent in rows:
-        years[year] = years.get(year, Decimal(0)) + Decimal(str(sent.get(DISTANCE_KEY) or 0))
-    return years
+    amount = Cast(KT(f"sent__{DISTANCE_KEY}"), DecimalField(max_digits=18, decimal_places=2))
+    rows = (
+        SyncRecord.objects.filter(
+            link__organisation_id=flow.link.organisation_id,
+            state=RecordState.PUSHED,
+            order_date__gte=dt.date(this_year - 1, 1, 1),
+            sent__has_key=DISTANCE_KEY,
+        )
+        .values("order_date__year")
+        .annotate(total=Sum(amount))
+        .order_by()
+        .values_list("order_date__year", "total")
+    )  # summed by the database: one row per year, not one per sale
+    return {year: Decimal(total or 0) for year, total in rows}
 
 
 def _vies_checker(requester: str) -> Any:
