@@ -8,6 +8,7 @@ is checked for another organisation's access without anyone remembering to.
 from django.urls import path
 
 from . import activity, config, digest, failures, migration, overview, report, review, webhook_switch, where  # noqa: F401
+from .oss import oss as oss_page
 
 app_name = "pages"
 
@@ -31,6 +32,7 @@ urlpatterns = [
     path("migratie/<int:pk>/", migration.progress, name="migration_progress"),
     path("migratie/<int:pk>/<str:action>/", migration.backfill_action, name="migration_action"),
     path("waar-is-mijn-bestelling/", where.where, name="where"),
+    path("oss/", oss_page, name="oss"),
     path("configuratie/", config.config_index, name="config_index"),
     path("configuratie/koppeling/<int:pk>/", config.link_config, name="config_link"),
     path("configuratie/<int:pk>/", config.config, name="config"),
