@@ -493,6 +493,9 @@ class SyncRecord(models.Model):
             models.Index(fields=["flow", "state", "next_attempt_at"], name="ledger_due"),
             models.Index(fields=["link", "updated_at"], name="ledger_recent"),
             models.Index(fields=["state", "claimed_at"], name="ledger_in_flight"),
+            # Rapportage's and Fouten's pages: newest first within a state, whatever the scope
+            models.Index(fields=["state", "-pushed_at", "-id"], name="ledger_booked"),
+            models.Index(fields=["state", "-updated_at", "-id"], name="ledger_changed"),
         ]
 
     def __str__(self) -> str:
