@@ -207,3 +207,28 @@ def test_booked_distance_sales_are_summed_per_year_to_the_cent(db, seeded_shop, 
             sent={"distance_sale_ex": amount},
         )
     assert booked_distance_sales(flow) == {year: Decimal("13.00"), year - 1: Decimal("100.10")}
+
+
+def test_the_threshold_counts_a_sale_excl_vat():
+    """EUR 9,900 booked, then a sale of 121.00 incl. 21 % VAT: 100.00 excl., so 10,000.00 — not
+    above the threshold (incl. VAT it would have been 10,021 and taxed abroad one sale early)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from koppeling.core.models import LineKind, Order, OrderLine, Party
+    from koppeling.core.oss import oss_status
+    from koppeling.sync.lookups import sale_ex
+
+    line = OrderLine(
+        LineKind.PRODUCT, "Thee", Decimal(1), unit_price_inc=Decimal("121.00"), vat_rate=Decimal(21)
+    )
+    order = Order(
+        "1", "1", dt.date(2026, 5, 1), Party(name="A", country_code="DE"), (line,), Decimal("121.00")
+    )
+    assert sale_ex(order) == Decimal(100)
+    stated = Order(
+        "2", "2", order.date, order.customer, (line,), Decimal("121.00"), total_vat=Decimal("21.00")
+    )
+    assert sale_ex(stated) == Decimal("100.00")
+    position = oss_status({2026: Decimal("9900")}, Decimal(0), year=2026, sale_amount=sale_ex(order))
+    assert not position.past_threshold

@@ -56,6 +56,7 @@ __all__ = [
     "booked_distance_sales",
     "distance_sale_ex",
     "refresh_exchange_rates",
+    "sale_ex",
 ]
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class Lookups:
             return None
         if self._oss_years is None:
             self._oss_years = booked_distance_sales(self.flow)
-        return oss_status(self._oss_years, Decimal(before), year=order.date.year, sale_amount=order.total_inc)
+        return oss_status(self._oss_years, Decimal(before), year=order.date.year, sale_amount=sale_ex(order))
 
     def prepared(self, invoice: Invoice, order: Order) -> None:
         """Count a distance sale of this run at once (the next order of the run sees it)."""
@@ -231,6 +232,28 @@ class VatChecks:
     def close(self) -> None:
         if self._vies is not None:
             self._vies.close()
+
+
+def sale_ex(order: Order) -> Decimal:
+    """The order's amount excl. VAT, before it is invoiced (the threshold counts sales excl. VAT):
+    the shop's VAT total taken off where it gives one, else each line's own excl. amount, or its
+    incl. amount at its rate; a line with neither rate nor excl. price counts in full (never less)."""
+    if order.total_vat is not None:
+        return order.total_inc - order.total_vat
+    total = Decimal(0)
+    for line in order.lines:
+        if line.total_ex is not None:
+            total += line.total_ex
+        elif line.unit_price_ex is not None:
+            total += line.unit_price_ex * line.quantity
+        else:
+            inc = (
+                line.total_inc
+                if line.total_inc is not None
+                else (line.unit_price_inc or Decimal(0)) * line.quantity
+            )
+            total += inc / (1 + line.vat_rate / 100) if line.vat_rate is not None else inc
+    return total
 
 
 def distance_sale_ex(invoice: Invoice, seller_country: str) -> Decimal | None:
