@@ -179,12 +179,7 @@ def translate_customer(record: Any, path: str = "customer", mapping: MappingSpec
     number = record.get("CustomerNumber")
     if not _text(record.get("Name")):
         raise record_error("Customer", number, f"{path}.Name", "missing")
-    mapped, problems = apply(mapping or customer_mapping(), record, customer_schema())
-    if problems:
-        first = problems[0]
-        raise DataError(
-            first.code, {**first.params, "system": SYSTEM, "what": "Customer", "number": str(number)}
-        )
+    mapped = _through(mapping or customer_mapping(), record, customer_schema(), "Customer", number)
 
     def text(name: str) -> str:
         value = mapped.get(name)
@@ -205,19 +200,26 @@ def translate_customer(record: Any, path: str = "customer", mapping: MappingSpec
     )
 
 
+def _through(
+    spec: MappingSpec, record: Mapping[str, Any], schema: Any, what: str, number: Any
+) -> dict[str, Any]:
+    """``record`` mapped by ``spec``; the first value that cannot be mapped is a located DataError."""
+    mapped, problems = apply(spec, record, schema)
+    if problems:
+        first = problems[0]
+        raise DataError(first.code, {**first.params, "system": SYSTEM, "what": what, "number": str(number)})
+    return mapped
+
+
 def _mapped_order(
     record: Mapping[str, Any], customer: Mapping[str, Any], number: Any, mapping: MappingSpec | None
 ) -> dict[str, Any]:
     """The order and its customer through the flow's mapping (default: ``mapping.order_mapping``)."""
     from .mapping import order_mapping, order_schema
 
-    mapped, problems = apply(mapping or order_mapping(), {**record, "customer": customer}, order_schema())
-    if problems:
-        first = problems[0]
-        raise DataError(
-            first.code, {**first.params, "system": SYSTEM, "what": "Order", "number": str(number)}
-        )
-    return mapped
+    return _through(
+        mapping or order_mapping(), {**record, "customer": customer}, order_schema(), "Order", number
+    )
 
 
 def _order_party(mapped: Mapping[str, Any]) -> tuple[Party, Party | None]:
