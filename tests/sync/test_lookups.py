@@ -16,7 +16,7 @@ from koppeling.connectors import http as kh
 from koppeling.core.models import Order, Party
 from koppeling.sync.engine import Engine
 from koppeling.sync.lookups import Lookups, refresh_exchange_rates
-from koppeling.sync.models import ExchangeRateDay, RecordState, SyncRecord, VatCheck
+from koppeling.sync.models import ExchangeRateDay, Organisation, RecordState, SyncRecord, VatCheck
 from koppeling.sync.pushing import VIES_RETRY_SECONDS
 
 pytestmark = pytest.mark.django_db
@@ -181,7 +181,7 @@ def test_booked_distance_sales_are_summed_per_year_to_the_cent(db, seeded_shop, 
     from decimal import Decimal
 
     from koppeling.sync.lookups import booked_distance_sales
-    from koppeling.sync.models import Flow, Organisation
+    from koppeling.sync.models import Flow
 
     link = make_link(seeded_shop, books_sim, name="oss")
     elsewhere = Organisation.objects.create(slug="elsewhere", name="Elsewhere")
@@ -232,3 +232,29 @@ def test_the_threshold_counts_a_sale_excl_vat():
     assert sale_ex(stated) == Decimal("100.00")
     position = oss_status({2026: Decimal("9900")}, Decimal(0), year=2026, sale_amount=sale_ex(order))
     assert not position.past_threshold
+
+
+def test_a_starting_figure_counts_for_its_own_year_only(db, seeded_shop, books_sim):
+    """20,000 outside sales entered for last year: this year's distance sales are taxed at
+    destination (the last-year rule); the same figure for three years ago no longer counts."""
+    import datetime as dt
+
+    year = dt.date.today().year
+    last = make_link(
+        seeded_shop, books_sim, settings={**SETTINGS, "oss_sales_before": "20000", "oss_sales_year": year - 1}
+    )
+    Engine(last).run()
+    distance = SyncRecord.objects.filter(
+        link=last, sent__has_key="distance_sale_ex", state=RecordState.PUSHED
+    )
+    assert distance.exists() and {r.sent["regime"] for r in distance} == {"eu_b2c_oss"}
+    old = make_link(
+        seeded_shop,
+        books_sim,
+        settings={**SETTINGS, "oss_sales_before": "20000", "oss_sales_year": year - 3},
+        name="old figure",
+        org=Organisation.objects.create(slug="old", name="Old"),
+    )
+    Engine(old).run()
+    regimes = {r.sent.get("regime") for r in SyncRecord.objects.filter(link=old, state=RecordState.PUSHED)}
+    assert "eu_b2c_oss" not in regimes

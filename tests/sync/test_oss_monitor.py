@@ -200,3 +200,21 @@ def test_the_figures_are_one_query_for_the_ledger(django_assert_max_num_queries)
     with django_assert_max_num_queries(2):  # the flows, the ledger rows
         m = oss_monitor(org.pk, today=TODAY)
     assert m.booked_this_year == D("190")
+
+
+def test_a_figure_for_last_year_counts_there_not_this_year():
+    """Entered for 2025, the outside sales are last year's in 2026: with them last year was above
+    the threshold, so all of 2026 is past it — and they do not fill 2026's headroom."""
+    org, flow = organisation(oss_sales_before="10500", oss_sales_year=2025)
+    sale(flow, dt.date(2026, 2, 1), "300")
+    m = oss_monitor(org.pk, today=TODAY)
+    assert m.starting_figure == 0 and m.starting_figure_last_year == D("10500")
+    assert m.this_year_total == D("300") and m.last_year_total == D("10500")
+    assert m.last_year_above and m.past_threshold and m.crossing is None
+
+
+def test_a_figure_for_an_older_year_no_longer_counts():
+    org, flow = organisation(oss_sales_before="9900", oss_sales_year=2024)
+    sale(flow, dt.date(2026, 2, 1), "300")
+    m = oss_monitor(org.pk, today=TODAY)
+    assert m.watched and m.this_year_total == D("300") and not m.past_threshold

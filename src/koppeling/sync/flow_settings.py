@@ -175,6 +175,10 @@ class OrderFlowSettings(OrderSelection):
     #: distance sales (excl. VAT) this year made outside koppeling; set, the threshold is watched
     #: from the ledger (else ``oss_registered`` decides whether destination VAT applies)
     oss_sales_before: Decimal | None = Field(None, ge=0, le=Decimal("100000000"))
+    #: the calendar year that figure is for: it counts as that year's (and next year as last
+    #: year's, for the last-year rule), never again; empty: each order's own year (enter it anew
+    #: each January)
+    oss_sales_year: int | None = Field(None, ge=2021, le=2100)
     #: seller rate → VAT category of the goods for destination rates ("9": "books")
     category_by_rate: dict[str, str] = Field(default_factory=dict)
     strict_icp: bool = False

@@ -112,7 +112,11 @@ class Lookups:
             return None
         if self._oss_years is None:
             self._oss_years = booked_distance_sales(self.flow)
-        return oss_status(self._oss_years, Decimal(before), year=order.date.year, sale_amount=sale_ex(order))
+        figure_year = getattr(self.settings, "oss_sales_year", None)
+        figure: Decimal | dict[int, Decimal] = (
+            {figure_year: Decimal(before)} if figure_year else Decimal(before)
+        )
+        return oss_status(self._oss_years, figure, year=order.date.year, sale_amount=sale_ex(order))
 
     def prepared(self, invoice: Invoice, order: Order) -> None:
         """Count a distance sale of this run at once (the next order of the run sees it)."""

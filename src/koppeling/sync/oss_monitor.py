@@ -3,9 +3,11 @@
 What the dashboard's OSS page shows, computed the way the runtime decides (``sync.lookups`` and
 ``core.oss``): the distance sales excl. VAT of this and last calendar year from the ledger (pushed
 rows whose ``sent`` carries ``DISTANCE_KEY``, every link of the organisation), per destination
-country, plus the starting figure the owner entered (``oss_sales_before``: this year's distance
-sales made outside koppeling). Past the threshold the customer's country's VAT applies (OSS) from
-the sale that crosses it on; when last year's total exceeded it, all of this year is past it.
+country, plus the starting figure the owner entered (``oss_sales_before``: distance sales made
+outside koppeling, for the calendar year ``oss_sales_year`` — next year it counts as last year's —
+or, without a year, for every year, as the runtime reads it). Past the threshold the customer's
+country's VAT applies (OSS) from the sale that crosses it on; when last year's total exceeded it,
+all of this year is past it.
 
 **Several order flows.** The starting figure is a setting of each order flow, but what it states
 is one fact about the organisation (its sales outside koppeling), and the ledger part is already
@@ -21,6 +23,7 @@ date, then the time the ledger booked it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -72,6 +75,14 @@ class FlowFigure:
     oss_registered: bool
     oss_opt_in: bool
     seller_country: str
+    #: the year the figure is for (None: each order's own year, as the runtime reads it)
+    figure_year: int | None = None
+
+    def figure_for(self, year: int) -> Decimal | None:
+        """The figure as it counts in ``year``: its own year's, or every year's when none is set."""
+        if self.starting_figure is None or self.figure_year not in (None, year):
+            return None
+        return self.starting_figure
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +104,16 @@ class OssMonitor:
 
     @property
     def starting_figure(self) -> Decimal:
-        """The largest figure entered (see the module's note on several flows); 0 when none."""
-        return max((f.starting_figure for f in self.flows if f.starting_figure is not None), default=ZERO)
+        """The largest figure entered for this year (see the module's note on several flows)."""
+        return _largest(self.flows, self.year)
+
+    @property
+    def starting_figure_last_year(self) -> Decimal:
+        """A figure entered for last year counts there (the last-year rule), not this year."""
+        return max(
+            (f.starting_figure for f in self.flows if f.figure_year == self.year - 1 and f.starting_figure),
+            default=ZERO,
+        )
 
     @property
     def figures_differ(self) -> bool:
@@ -106,7 +125,7 @@ class OssMonitor:
 
     @property
     def last_year_total(self) -> Decimal:
-        return self.booked_last_year
+        return self.booked_last_year + self.starting_figure_last_year
 
     @property
     def last_year_above(self) -> bool:
@@ -160,6 +179,10 @@ class OssMonitor:
         return tuple(f for f in self.flows if f.starting_figure is not None and not f.oss_registered)
 
 
+def _largest(flows: tuple[FlowFigure, ...], year: int) -> Decimal:
+    return max((f for flow in flows if (f := flow.figure_for(year)) is not None), default=ZERO)
+
+
 def _decimal(value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
@@ -180,15 +203,16 @@ def _figure(flow: Flow) -> FlowFigure:
     try:
         settings = validate(OrderFlowSettings, migrate(flow.settings or {}))
         before, registered = settings.oss_sales_before, settings.oss_registered
-        opt_in, country = settings.oss_opt_in, settings.seller_country
+        opt_in, country, figure_year = settings.oss_opt_in, settings.seller_country, settings.oss_sales_year
     except SettingsError:
         raw = flow.settings or {}
         before = _decimal(raw.get("oss_sales_before"))
         registered = bool(raw.get("oss_registered", defaults["oss_registered"].default))
         opt_in = bool(raw.get("oss_opt_in", defaults["oss_opt_in"].default))
         country = str(raw.get("seller_country") or defaults["seller_country"].default)
+        figure_year = raw.get("oss_sales_year") if isinstance(raw.get("oss_sales_year"), int) else None
     before = Decimal(before) if before is not None else None
-    return FlowFigure(flow.pk, flow.link.name, before, registered, opt_in, country.upper())
+    return FlowFigure(flow.pk, flow.link.name, before, registered, opt_in, country.upper(), figure_year)
 
 
 def flow_figures(organisation_id: int) -> tuple[FlowFigure, ...]:
@@ -225,7 +249,7 @@ def oss_monitor(organisation_id: int, today: dt.date | None = None) -> OssMonito
         today = timezone.localdate()
     year = today.year
     flows = flow_figures(organisation_id)
-    start = max((f.starting_figure for f in flows if f.starting_figure is not None), default=ZERO)
+    start = _largest(flows, year)
     per_country: dict[str, list[Decimal]] = {}
     booked = {year: ZERO, year - 1: ZERO}
     running = start
@@ -240,10 +264,11 @@ def oss_monitor(organisation_id: int, today: dt.date | None = None) -> OssMonito
         running += amount
         if crossing is None and start <= OSS_THRESHOLD < running:
             crossing = CrossingSale(pk, number, order_date, link_id, amount, running)
-    if booked[year - 1] > OSS_THRESHOLD:
+    monitor = OssMonitor(year, OSS_THRESHOLD, flows, booked[year], booked[year - 1], (), None)
+    if monitor.last_year_above:
         crossing = None  # all of this year is past the threshold: no sale crossed it
     countries = tuple(
         CountryLine(country, this, last)
         for country, (this, last) in sorted(per_country.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
     )
-    return OssMonitor(year, OSS_THRESHOLD, flows, booked[year], booked[year - 1], countries, crossing)
+    return dataclasses.replace(monitor, countries=countries, crossing=crossing)

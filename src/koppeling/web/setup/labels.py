@@ -54,6 +54,10 @@ LABELS: dict[str, tuple[object, object]] = {
         _("Distance sales this year before koppeling"),
         _("Excl. VAT; set it and the EUR 10,000 threshold is watched from the booked orders."),
     ),
+    "oss_sales_year": (
+        _("Year of that figure"),
+        _("The calendar year the figure above is for; empty: every year (then enter it anew each January)."),
+    ),
     "category_by_rate": (
         _("VAT category per rate"),
         _("Your rate → the category of the goods (e.g. 9 → books)."),
