@@ -543,11 +543,20 @@ def idle(flows: list[Any]) -> bool:
     return settled(flows) and HUEY.pending_count() == 0 and _idle(flows)
 
 
+#: idle must hold this long: a worker that took the last task has not written its run row yet
+STABLE_SECONDS = 1.0
+
+
 def wait_settled(flows: list[Any], *, timeout: float, poll: float = 0.2, workers: list[Worker] = ()) -> bool:
     deadline = time.monotonic() + timeout
+    since: float | None = None
     while time.monotonic() < deadline:
         if idle(flows):
-            return True
+            since = since if since is not None else time.monotonic()
+            if time.monotonic() - since >= STABLE_SECONDS:
+                return True
+        else:
+            since = None
         if workers and not any(w.alive() for w in workers):
             return False
         time.sleep(poll)

@@ -47,8 +47,9 @@ from .models import (
 )
 from .outcomes import SyncCode
 from .privacy import forget_contents, is_minimal
-from .pushing import DEFAULT_HOLD_SECONDS, Pusher, Stop, _InFlight, _ms_since
+from .pushing import DEFAULT_HOLD_SECONDS, Pusher, Stop, _ms_since
 from .runstate import FlowRun, SimulatedCrash
+from .uncertain import InFlight
 from .workers import worker_id
 
 __all__ = ["BATCH_OBJECT", "BatchPusher"]
@@ -175,7 +176,7 @@ class BatchPusher(Pusher):
         dates = [invoice.issue_date for invoice in invoices]
         document = BatchDocument(row.reference, min(dates), max(dates), tuple(invoices))
         sent = {"count": len(invoices), "total_inc": format(document.total_inc, "f")}
-        flight = _InFlight(row, self._attempt_row(row, token), Prepared(document, sent=sent), 0.0)
+        flight = InFlight(row, self._attempt_row(row, token), Prepared(document, sent=sent), 0.0)
         try:
             result = self.kind.push(self.target, flight.prepared, self.run.context, row)
             self.run.checkpoint("after_target_accepted")
@@ -222,7 +223,7 @@ class BatchPusher(Pusher):
         row: SyncRecord,
         kept: list[tuple[SyncRecord, Prepared]],
         token: uuid.UUID,
-        flight: _InFlight,
+        flight: InFlight,
         result: PushResult,
     ) -> None:
         run, now = self.run, self.run.now()
@@ -255,7 +256,7 @@ class BatchPusher(Pusher):
         row: SyncRecord,
         kept: list[tuple[SyncRecord, Prepared]],
         token: uuid.UUID,
-        flight: _InFlight,
+        flight: InFlight,
         exc: BaseException,
     ) -> None:
         members = [m for m, _ in kept]
@@ -293,7 +294,7 @@ class BatchPusher(Pusher):
         token: uuid.UUID,
         *,
         members: list[SyncRecord] | None = None,
-        flight: _InFlight | None = None,
+        flight: InFlight | None = None,
         exc: BaseException | None = None,
     ) -> None:
         """A batch that may have been delivered: found by reference → done, else a person decides."""
@@ -307,7 +308,7 @@ class BatchPusher(Pusher):
             found = None
         if found is not None:
             kept = [(m, Prepared(None, sent=m.sent)) for m in members]
-            flight = flight or _InFlight(row, SyncAttempt(record=row, claim_token=token), Prepared(None), 0.0)
+            flight = flight or InFlight(row, SyncAttempt(record=row, claim_token=token), Prepared(None), 0.0)
             self._delivered(row, kept, token, flight, found)
             return
         params = self.run.params(

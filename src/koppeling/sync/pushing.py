@@ -30,7 +30,7 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import Q
 
-from koppeling.connectors.base import Findability, PushResult
+from koppeling.connectors.base import PushResult
 from koppeling.connectors.errors import (
     AuthError,
     ConnectorError,
@@ -60,6 +60,7 @@ from .models import (
 from .outcomes import SyncCode
 from .ratelimit import DEFAULT_HOLD_SECONDS
 from .runstate import FlowRun, SimulatedCrash
+from .uncertain import InFlight, MaybeSent, number_of
 from .workers import worker_id
 
 __all__ = ["BATCH", "UNREACHABLE_AFTER_FAILURES", "Pusher", "Stop", "backoff_seconds", "claim_timeout"]
@@ -93,15 +94,7 @@ class Stop:
     error: ConnectorError | None = None
 
 
-@dataclass
-class _InFlight:
-    record: SyncRecord
-    attempt: SyncAttempt
-    prepared: Prepared
-    started: float
-
-
-class Pusher:
+class Pusher(MaybeSent):
     """Pushes a flow's due records (or the given ones) to its target."""
 
     def __init__(self, run: FlowRun) -> None:
@@ -179,8 +172,8 @@ class Pusher:
         """
         queue = list(claimed)
         ahead: list[tuple[SyncRecord, Prepared]] = []
-        pending: dict[Future[PushResult], _InFlight] = {}
-        answered: list[tuple[_InFlight, PushResult]] = []
+        pending: dict[Future[PushResult], InFlight] = {}
+        answered: list[tuple[InFlight, PushResult]] = []
         try:
             while True:
                 ready = self._ready(ahead, queue, token, in_flight - len(pending))
@@ -241,9 +234,9 @@ class Pusher:
     def _commit_turn(
         self,
         token: uuid.UUID,
-        answered: list[tuple[_InFlight, PushResult]],
+        answered: list[tuple[InFlight, PushResult]],
         ready: list[tuple[SyncRecord, Prepared]],
-    ) -> list[_InFlight]:
+    ) -> list[InFlight]:
         """Write ``answered`` and commit the attempts of ``ready`` in one transaction."""
         if not answered and not ready:
             return []
@@ -320,7 +313,7 @@ class Pusher:
             return None
         return next((w for w in prepared.warnings if str(w.code) in hold_on), None)
 
-    def log_attempts(self, token: uuid.UUID, ready: list[tuple[SyncRecord, Prepared]]) -> list[_InFlight]:
+    def log_attempts(self, token: uuid.UUID, ready: list[tuple[SyncRecord, Prepared]]) -> list[InFlight]:
         """Commit the attempt rows *before* the calls: after a crash they say "maybe sent".
 
         In the same transaction the claims of these rows are renewed; a row whose claim expired and
@@ -348,16 +341,16 @@ class Pusher:
                 )
             attempts = [SyncAttempt(record=r, claim_token=token, started_at=now) for r, _ in kept]
             dbwrite.insert_rows(attempts)
-        return [_InFlight(r, a, p, 0.0) for (r, p), a in zip(kept, attempts, strict=True)]
+        return [InFlight(r, a, p, 0.0) for (r, p), a in zip(kept, attempts, strict=True)]
 
     # -- after the call -------------------------------------------------------------------------------
 
-    def record_successes(self, token: uuid.UUID, items: list[tuple[_InFlight, PushResult]]) -> None:
+    def record_successes(self, token: uuid.UUID, items: list[tuple[InFlight, PushResult]]) -> None:
         """Write the target's answers in one local transaction (outside the push loop's turns)."""
         with transaction.atomic():
             self._write_successes(token, items)
 
-    def _write_successes(self, token: uuid.UUID, items: list[tuple[_InFlight, PushResult]]) -> None:
+    def _write_successes(self, token: uuid.UUID, items: list[tuple[InFlight, PushResult]]) -> None:
         """The answers: one statement for the rows, one for their attempts, one for the activity."""
         run = self.run
         run.checkpoint("before_ledger_update")
@@ -421,7 +414,7 @@ class Pusher:
     def _pushed_event(self, record: SyncRecord, result: PushResult, ours: bool) -> ActivityEvent:
         params = {
             "what": str(self.kind.record_label),
-            "number": _number(record),
+            "number": number_of(record),
             "booked_as": result.number or result.target_id,
             "reference": record.reference,
             "system": self.target.label,
@@ -433,7 +426,7 @@ class Pusher:
             code = SyncCode.UPDATED
         return self.run.info(code, params, record)
 
-    def _failed(self, token: uuid.UUID, flight: _InFlight, exc: BaseException) -> None:
+    def _failed(self, token: uuid.UUID, flight: InFlight, exc: BaseException) -> None:
         record = flight.record
         if isinstance(exc, RateLimited):  # the remote's 429: hold the whole account, wait for it
             until = self.run.now() + dt.timedelta(seconds=exc.retry_after or DEFAULT_HOLD_SECONDS)
@@ -441,7 +434,7 @@ class Pusher:
             self._attempt(flight, AttemptOutcome.RATE_LIMITED, exc)
             self._defer(token, [record], until)
             self.stop = Stop("rate_limited", until)
-            params = {"system": self.target.label, "number": _number(record), "until": until.isoformat()}
+            params = {"system": self.target.label, "number": number_of(record), "until": until.isoformat()}
             wait = self.run.event(ActivityLevel.WARNING, SyncCode.TOO_MANY_REQUESTS, params, record)
             ActivityEvent.objects.bulk_create([wait])
         elif isinstance(exc, AuthError | QuotaError):
@@ -467,7 +460,7 @@ class Pusher:
             log.error("unexpected error pushing %s", record.source_id, exc_info=exc)
             self.resolve_uncertain(token, record, flight, None)
 
-    def _attempt(self, flight: _InFlight, outcome: str, exc: BaseException | None = None) -> None:
+    def _attempt(self, flight: InFlight, outcome: str, exc: BaseException | None = None) -> None:
         attempt = flight.attempt
         attempt.outcome = outcome
         attempt.duration_ms = _ms_since(flight.started)
@@ -484,7 +477,7 @@ class Pusher:
         reason: str,
         outcome: Outcome,
         *,
-        flight: _InFlight | None = None,
+        flight: InFlight | None = None,
         exc: ConnectorError | None = None,
         warnings: list[Outcome] | None = None,
     ) -> None:
@@ -510,7 +503,7 @@ class Pusher:
                 )
 
     def _retry(
-        self, token: uuid.UUID, record: SyncRecord, flight: _InFlight | None, exc: TransientError
+        self, token: uuid.UUID, record: SyncRecord, flight: InFlight | None, exc: TransientError
     ) -> None:
         run = self.run
         attempts = record.attempts + 1
@@ -541,7 +534,7 @@ class Pusher:
                 params=run.params(exc.params),
             )
             if retried:  # each retry is visible in the activity log, not only its last outcome
-                params = {**exc.params, "system": self.target.label, "number": _number(record)}
+                params = {**exc.params, "system": self.target.label, "number": number_of(record)}
                 params["attempts"] = attempts
                 event = run.event(ActivityLevel.WARNING, SyncCode.RETRY_SCHEDULED, params, record)
                 ActivityEvent.objects.bulk_create([event])
@@ -582,109 +575,6 @@ class Pusher:
         else:
             ledger.apply_many(queue, Event.RELEASE, token=token, now=self.run.now())
 
-    # -- maybe sent --------------------------------------------------------------------------------
-
-    def resolve_uncertain(
-        self,
-        token: uuid.UUID,
-        record: SyncRecord,
-        flight: _InFlight | None,
-        exc: TransientError | None,
-        *,
-        recovering: bool = False,
-    ) -> None:
-        """The target may have it. Look it up where it can be found; never push blindly again.
-
-        Upserts are safe to repeat (setting stock or an article again changes nothing), so they
-        simply go again; documents are looked up by reference where the target can be searched,
-        and otherwise wait for a person ("needs review").
-        """
-        run = self.run
-        found: PushResult | None = None
-        searched = False
-        if self.kind.upsert or self.target.findable == Findability.BY_REFERENCE:
-            try:
-                found = self.kind.find(self.target, record)
-                searched = True
-            except ConnectorError as lookup_exc:
-                log.warning("lookup of %s failed: %s", record.reference, lookup_exc.code)
-        if found is not None:
-            prepared = flight.prepared if flight else Prepared(None)
-            in_flight = flight or _InFlight(
-                record, _sending_attempt(record, token), prepared, time.perf_counter()
-            )
-            if recovering:
-                self._recover_found(token, record, found)
-            else:
-                self.record_successes(token, [(in_flight, found)])
-            return
-        if searched or self.kind.upsert:  # certainly not there (or harmless to repeat): safe to go again
-            if exc is not None and not recovering:
-                self._retry(token, record, flight, exc)
-            else:
-                ledger.apply(
-                    record, Event.RECOVER_UNSENT if recovering else Event.RELEASE, token=token, now=run.now()
-                )
-                _mark_attempts(record, token, AttemptOutcome.TRANSIENT)
-            return
-        self._to_review(token, record, flight, exc, recovering=recovering)
-
-    def _to_review(
-        self,
-        token: uuid.UUID,
-        record: SyncRecord,
-        flight: _InFlight | None,
-        exc: TransientError | None,
-        *,
-        recovering: bool,
-    ) -> None:
-        run = self.run
-        params = {
-            "number": _number(record),
-            "reference": record.reference or record.source_number,
-            "system": self.target.label,
-            "cause": str(exc.code) if exc is not None else "interrupted",
-        }
-        with transaction.atomic():
-            won = ledger.apply(
-                record,
-                Event.RECOVER_UNCERTAIN if recovering else Event.UNCERTAIN,
-                token=token,
-                now=run.now(),
-                reason_code=ReasonCode.INTERRUPTED,
-                error_code=SyncCode.NEEDS_REVIEW,
-                params=run.params(params),
-            )
-            if not won:
-                return  # no longer ours: its new owner decides
-            if flight is not None:
-                self._attempt(flight, AttemptOutcome.UNCERTAIN, exc)
-            else:
-                _mark_attempts(record, token, AttemptOutcome.UNCERTAIN)
-            ActivityEvent.objects.bulk_create(
-                [run.event(ActivityLevel.WARNING, SyncCode.NEEDS_REVIEW, params, record)]
-            )
-        run.report.needs_review += 1
-
-    def _recover_found(self, token: uuid.UUID, record: SyncRecord, found: PushResult) -> None:
-        run = self.run
-        with transaction.atomic():
-            won = ledger.apply(
-                record,
-                Event.RECOVER_FOUND,
-                token=token,
-                now=run.now(),
-                target_id=found.target_id[:100],
-                target_number=found.number[:100],
-                target_token=found.token[:100],
-                pushed_at=run.now(),
-            )
-            _mark_attempts(record, token, AttemptOutcome.SUCCESS)
-            if won:
-                run.report.pushed += 1
-                run.report.pushed_ids.append(record.pk)
-                ActivityEvent.objects.bulk_create([self._pushed_event(record, found, True)])
-
 
 def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000) if started else 0
@@ -694,7 +584,7 @@ def _ms_since(started: float) -> int:
 GATHER_SECONDS = 0.001
 
 
-def _completed(pending: dict[Future[PushResult], _InFlight]) -> set[Future[PushResult]]:
+def _completed(pending: dict[Future[PushResult], InFlight]) -> set[Future[PushResult]]:
     """The calls that finished: at least one, plus any that finish within ``GATHER_SECONDS``."""
     done, rest = wait(pending, return_when=FIRST_COMPLETED)
     if rest:
@@ -703,24 +593,5 @@ def _completed(pending: dict[Future[PushResult], _InFlight]) -> set[Future[PushR
     return done
 
 
-def _sending_attempt(record: SyncRecord, token: uuid.UUID) -> SyncAttempt:
-    attempt = (
-        SyncAttempt.objects.filter(record=record, claim_token=token, outcome=AttemptOutcome.SENDING)
-        .order_by("-started_at")
-        .first()
-    )
-    return attempt or SyncAttempt(record=record, claim_token=token)
-
-
-def _mark_attempts(record: SyncRecord, token: uuid.UUID, outcome: str) -> None:
-    SyncAttempt.objects.filter(record=record, claim_token=token, outcome=AttemptOutcome.SENDING).update(
-        outcome=outcome
-    )
-
-
 def claim_timeout() -> dt.timedelta:
     return dt.timedelta(seconds=django_settings.KOPPELING["CLAIM_TIMEOUT_SECONDS"])
-
-
-def _number(record: SyncRecord) -> str:
-    return record.source_number or record.source_id
