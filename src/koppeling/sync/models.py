@@ -395,42 +395,6 @@ class Backfill(models.Model):
         return f"{self.flow}: {self.start_date}..{self.end_date}"
 
 
-class VatCheck(models.Model):
-    """VIES's last answer about one VAT number: the proof an intra-community supply at 0 % needs,
-    reused until ``valid_until`` (one table for every link: a number's validity is a fact about
-    the number, not about a shop)."""
-
-    vat_number = models.CharField(max_length=20, unique=True)
-    status = models.CharField(max_length=20)  # core.facts.VatCheckStatus
-    checked_at = models.DateTimeField()
-    consultation_number = models.CharField(max_length=40, blank=True)
-    source = models.CharField(max_length=40, default="VIES")
-    name = models.CharField(max_length=200, blank=True)
-    address = models.CharField(max_length=500, blank=True)
-    valid_until = models.DateTimeField(null=True, blank=True)
-    detail = models.CharField(max_length=80, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.vat_number}: {self.status} ({self.checked_at:%Y-%m-%d})"
-
-
-class ExchangeRateDay(models.Model):
-    """One ECB reference rate: ``rate`` units of ``currency`` per euro on ``date`` (a daily task
-    fetches them; an order in another currency is booked or converted at the rate of its date)."""
-
-    currency = models.CharField(max_length=3)
-    date = models.DateField()
-    rate = models.DecimalField(max_digits=18, decimal_places=6)
-    source = models.CharField(max_length=100, default="ECB euro foreign exchange reference rates")
-    fetched_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["currency", "date"], name="uniq_rate_day")]
-
-    def __str__(self) -> str:
-        return f"{self.currency} {self.rate} ({self.date})"
-
-
 #: rows a paused backfill holds back (excluded wherever due rows are chosen)
 IN_PAUSED_BACKFILL = models.Q(backfill__status=BackfillStatus.PAUSED)
 
@@ -612,6 +576,7 @@ class RateLimitHold(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
 
-# the alert and webhook tables live in modules of their own; Django finds models through this one
+# the alert, look-up and webhook tables live in modules of their own; Django finds models through this one
 from .alert_models import Alert, AlertKind  # noqa: E402, F401
+from .lookup_models import ExchangeRateDay, VatCheck  # noqa: E402, F401
 from .webhook_models import SubscriptionStatus, WebhookEvent, WebhookSubscription  # noqa: E402, F401
