@@ -32,6 +32,18 @@ def test_review_page_explains_both_choices_and_the_duplicate_risk(signed_in, in_
     assert html.count("required> I") >= 2  # both confirmations are required fields
 
 
+def test_the_review_list_exports_to_check_every_order_at_once(signed_in, in_review):
+    """A bookkeeper checks a batch of "maybe sent" orders in the target from one list: the page
+    links to Rapportage's CSV of exactly the rows waiting for review."""
+    html = signed_in.get(reverse("pages:review")).content.decode()
+    assert 'id="review-csv"' in html and "state=needs_review" in html
+    csv = b"".join(
+        signed_in.get(reverse("pages:report_csv"), {"state": "needs_review"}).streaming_content
+    ).decode()
+    lines = [line for line in csv.splitlines()[1:] if line.strip()]
+    assert len(lines) == 1 and in_review.source_number in lines[0]
+
+
 def test_mark_as_booked_with_the_entry_found_in_the_target(signed_in, in_review, books_sim):
     entry = _entry(books_sim, in_review)
     response = signed_in.post(
