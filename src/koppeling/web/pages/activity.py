@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET
 from koppeling.sync.models import ActivityEvent, ActivityLevel, Connection
 from koppeling.sync.redact import MASK, Redactor
 
-from ..access import current_organisation, links_for, organisations_for
-from .common import day_start, pager, parse_date, parse_int, query_without
+from ..access import current_organisation, organisations_for
+from .common import day_start, link_filter, pager, parse_date, query_without
 
 _SECRET_KEY = re.compile(r"pass|secret|token|key|auth|credential|contractcode", re.I)
 
@@ -67,9 +67,7 @@ def shown_payload(event: ActivityEvent, redactor: Redactor | None) -> str:
 
 def _filtered(request: HttpRequest):
     rows = ActivityEvent.objects.filter(organisation__in=organisations_for(request.user))
-    link = parse_int(request.GET.get("link"))
-    if link:
-        rows = rows.filter(link_id=link)
+    rows = link_filter(request).apply(rows)
     level = request.GET.get("level", "")
     if level in ActivityLevel.values:
         rows = rows.filter(level=level)
@@ -113,7 +111,7 @@ def activity(request: HttpRequest) -> HttpResponse:
         "items": items,
         "pager": page,
         "query": query_without(request.GET, "page"),
-        "links": links_for(request.user).order_by("name").values("pk", "name"),
+        "links": link_filter(request),
         "levels": ActivityLevel.choices,
         "params": request.GET,
         "retention_days": _retention_days(request),

@@ -18,9 +18,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from koppeling.sync.models import Membership, Role
 
-from ..access import RANK
+from ..access import RANK, links_for
 
 PAGE_SIZE = 50
+#: more links than this and a page's link filter is a search on the name instead of a list (a
+#: bookkeeping firm can have thousands: a list of them all is neither usable nor cheap to render)
+LINK_LIST_MAX = 100
 #: a page number past this is refused (OFFSET that deep is a scan, and no person pages that far)
 MAX_PAGE = 2000
 
@@ -31,6 +34,36 @@ def acting_organisations(user) -> frozenset[int]:
         return frozenset()
     roles = Membership.objects.filter(user=user).values_list("organisation_id", "role")
     return frozenset(org for org, role in roles if RANK[Role(role)] >= RANK[Role.MEMBER])
+
+
+@dataclass
+class LinkFilter:
+    """A page's "which link" filter: a list to choose from, or (``choices`` None) a name search."""
+
+    choices: list[dict] | None
+    chosen: int | None = None
+    name: str = ""
+
+    @property
+    def several(self) -> bool:
+        """More than one link to tell apart (rows then say which link they belong to)."""
+        return self.choices is None or len(self.choices) > 1
+
+    def apply(self, rows, field: str = "link"):
+        if self.chosen:
+            return rows.filter(**{f"{field}_id": self.chosen})
+        if self.name:
+            return rows.filter(**{f"{field}__name__icontains": self.name})
+        return rows
+
+
+def link_filter(request: HttpRequest) -> LinkFilter:
+    found = list(links_for(request.user).order_by("name").values("pk", "name")[: LINK_LIST_MAX + 1])
+    return LinkFilter(
+        None if len(found) > LINK_LIST_MAX else found,
+        parse_int(request.GET.get("link") or request.POST.get("link")),
+        str(request.GET.get("link_name") or request.POST.get("link_name") or "").strip()[:100],
+    )
 
 
 def is_htmx(request: HttpRequest) -> bool:

@@ -23,8 +23,17 @@ from koppeling.sync.outcomes import render as render_outcome
 from koppeling.sync.review import VERWERK_PRIORITY, ignore_record, retry_record, unignore_record
 from koppeling.sync.tasks import enqueue_on_commit, push_record_now
 
-from ..access import links_for, records_for, require
-from .common import acting_organisations, is_htmx, pager, parse_int, query_without, safe_next, user_label
+from ..access import records_for, require
+from .common import (
+    acting_organisations,
+    is_htmx,
+    link_filter,
+    pager,
+    parse_int,
+    query_without,
+    safe_next,
+    user_label,
+)
 
 #: "retry all" takes at most this many at once (each is one priority task)
 MAX_SELECTION = 500
@@ -33,9 +42,7 @@ IN_PROGRESS = (RecordState.PENDING, RecordState.PUSHING)
 
 def _failed(request: HttpRequest):
     rows = records_for(request.user).filter(state=RecordState.FAILED).exclude(object_type="batch")
-    link = parse_int(request.GET.get("link") or request.POST.get("link"))
-    if link:
-        rows = rows.filter(link_id=link)
+    rows = link_filter(request).apply(rows)
     reason = (request.GET.get("reason") or request.POST.get("reason") or "").strip()
     if reason:
         rows = rows.filter(error_code=reason)
@@ -91,9 +98,8 @@ def failures(request: HttpRequest) -> HttpResponse:
             for r in reasons
         ],
         "reason": request.GET.get("reason", ""),
-        "link": parse_int(request.GET.get("link")),
         "q": request.GET.get("q", ""),
-        "links": links_for(request.user).order_by("name").values("pk", "name"),
+        "links": link_filter(request),
         "acting": acting_organisations(request.user),
     }
     return render(request, "web/pages/failures.html", context)

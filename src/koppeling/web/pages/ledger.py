@@ -74,6 +74,8 @@ class ReportFilter:
     country: str = ""
     regime: str = ""
     link: int | None = None
+    #: part of a link's name (the filter of a firm with more links than a list can hold)
+    link_name: str = ""
     problems: list[str] = field(default_factory=list)
 
     @classmethod
@@ -90,6 +92,7 @@ class ReportFilter:
             country=params.get("country", "").strip().upper()[:2],
             regime=regime if regime in REGIMES else "",
             link=parse_int(params.get("link")),
+            link_name=params.get("link_name", "").strip()[:100],
         )
         for name in ("start", "end"):
             if params.get(name) and getattr(found, name) is None:
@@ -112,6 +115,8 @@ class ReportFilter:
             rows = rows.filter(sent__regime=self.regime)
         if self.link:
             rows = rows.filter(link_id=self.link)
+        elif self.link_name:
+            rows = rows.filter(link__name__icontains=self.link_name)
         if self.q:
             rows = rows.filter(
                 Q(source_number=self.q)

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 
 from koppeling.sync.outcomes import render_list
 
-from ..access import links_for, records_for
-from .common import pager, query_without
+from ..access import records_for
+from .common import link_filter, pager, query_without
 from .ledger import READ_BACK, REGIMES, STATES, ReportFilter, booked_row, totals
 
 EXPORT_CHUNK = 2000
@@ -44,7 +44,7 @@ def report(request: HttpRequest) -> HttpResponse:
         "per_currency": per_currency,
         "pager": page,
         "query": query_without(request.GET, "page"),
-        "links": links_for(request.user).order_by("name").values("pk", "name"),
+        "links": link_filter(request),
         "states": STATES,
         "read_back_choices": READ_BACK,
         "regimes": [(code, label) for code, (label, _text) in REGIMES.items()],
