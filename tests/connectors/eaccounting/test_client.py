@@ -487,3 +487,18 @@ def test_set_stock_of_an_unknown_article_is_a_data_error(sim):
     with pytest.raises(DataError) as caught:
         connector(sim).set_stock(StockLevel("NOPE-1", Decimal(3)), Decimal(3))
     assert caught.value.code == EAccountingCode.ARTICLE_UNKNOWN
+
+
+def test_the_barcode_index_reads_the_articles_in_pages_of_a_thousand(clock):
+    """A first sync looks every new article up by barcode: the index of a 2,500-article company is
+    three calls (pages of 1,000, the API's largest), once per run — not 25 at the usual page size."""
+    sim = EAccountingSimulator(clock=clock)
+    sim.seed(customers=1, articles=2500, orders=0, invoices=0)
+    conn = connector(sim)
+    calls: list[str] = []
+    conn.http.event_hooks["request"].append(lambda request: calls.append(request.url.path))
+    last = next(a for a in reversed(list(sim.books.articles.values())) if a.get("Barcodes"))
+    found = conn.article_by_barcode(last["Barcodes"][0]["Barcode"])
+    assert found is not None and found["Id"] == last["Id"]
+    assert calls.count("/v2/articles") == 3
+    assert conn.article_by_barcode("0000000000000") is None and calls.count("/v2/articles") == 3

@@ -62,7 +62,7 @@ from .translate import (
     translate_order,
     vat_percent,
 )
-from .transport import EAccountingTransport
+from .transport import PAGE_MAX, EAccountingTransport
 
 __all__ = ["EAccountingConnector", "EAccountingSettings"]
 
@@ -371,12 +371,13 @@ class EAccountingConnector(
 
     def article_by_barcode(self, ean: str) -> dict[str, Any] | None:
         """The article with this barcode. The API cannot filter on ``Barcodes`` (a collection), so the
-        articles are read once per run and indexed."""
+        articles are read once per run, in the largest pages the API gives (1,000: a 50,000-article
+        company is 50 calls, not 500 — a first sync runs this once per run), and indexed."""
         with self._lock:
             index = self._by_barcode
         if index is None:
             index = {}
-            for record in self._all("/v2/articles"):
+            for record in self._all("/v2/articles", page_size=PAGE_MAX):
                 for barcode in record.get("Barcodes") or [] if isinstance(record, dict) else []:
                     if isinstance(barcode, dict) and barcode.get("Barcode"):
                         index[str(barcode["Barcode"])] = record

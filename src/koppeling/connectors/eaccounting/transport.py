@@ -110,13 +110,17 @@ class EAccountingTransport(Connector):
             )
         return body["Data"]
 
-    def _all(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
-        """Every record of a list, by ``$page`` (for lists that do not change while we read them)."""
+    def _all(
+        self, path: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = None
+    ) -> Iterator[Any]:
+        """Every record of a list, by ``$page`` (for lists that do not change while we read them);
+        ``page_size`` for a whole-list read that wants the fewest calls (at most ``PAGE_MAX``)."""
+        size = min(page_size or self.page_size, PAGE_MAX)
         page = 1
         while True:
-            rows = self._page(path, {**(params or {}), "$page": page, "$pagesize": self.page_size})
+            rows = self._page(path, {**(params or {}), "$page": page, "$pagesize": size})
             yield from rows
-            if len(rows) < self.page_size:
+            if len(rows) < size:
                 return
             page += 1
 
