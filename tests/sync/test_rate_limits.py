@@ -149,3 +149,24 @@ def test_a_source_limit_on_every_call_paces_the_fetch_instead_of_failing_it(db, 
     assert second.waiting_until is not None
     assert abs((second.waiting_until - clock.now()).total_seconds() - 300) < 2
     assert Flow.objects.get(link=link).waiting_until == second.waiting_until
+
+
+def test_the_eta_counts_every_slot_a_write_costs_under_an_every_request_limit(db, tmp_path):
+    """600 a minute on every request: 1,000 waiting writes that cost three slots each (a look-up,
+    the create, the write's own) need 3,000 slots — the last four minutes after the first, not one.
+    A limit on writes only counts one slot a write whatever else the write calls."""
+    from types import SimpleNamespace
+
+    from koppeling.connectors.base import RateLimit
+
+    now = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
+
+    def account(system: str, limit: RateLimit) -> SimpleNamespace:
+        return SimpleNamespace(system=system, account_key=lambda: system, limits=lambda: (limit,))
+
+    every = account("every", RateLimit("api", 600, 60, frozenset({"*"})))
+    writes = account("writes", RateLimit("invoices", 600, 60, frozenset({"writes_invoices"})))
+    limiter = Limiter(f"sqlite:///{tmp_path / 'buckets.sqlite'}")
+    assert limiter.eta(every, "writes_products", 1000, now) == now + dt.timedelta(minutes=1)
+    assert limiter.eta(every, "writes_products", 1000, now, slots_each=3) == now + dt.timedelta(minutes=4)
+    assert limiter.eta(writes, "writes_invoices", 1000, now, slots_each=3) == now + dt.timedelta(minutes=1)

@@ -154,18 +154,30 @@ class Limiter:
         return latest
 
     def eta(
-        self, connector: Connector, capability: Capability | str | None, waiting: int, now: dt.datetime
+        self,
+        connector: Connector,
+        capability: Capability | str | None,
+        waiting: int,
+        now: dt.datetime,
+        *,
+        slots_each: float = 1.0,
     ) -> dt.datetime | None:
         """When ``waiting`` more writes will have gone, pacing by the strictest limit.
 
         The first goes at the next free slot; after that each window of the limit takes
-        ``limit`` more: ``first + period × ⌊(waiting − 1) / limit⌋``. None without limits.
+        ``limit`` more slots: ``first + period × ⌊(slots − 1) / limit⌋`` with ``slots = ⌈waiting ×
+        slots_each⌉``. ``slots_each`` > 1 where a write also costs the slots of other calls under
+        an every-request limit (``*``); writes-only limits take one a write. None without limits.
         """
         limits = applicable(connector, capability)
         if not limits or waiting <= 0:
             return None
         first = self.next_free(connector, capability, now)
-        windows = max(math.floor((waiting - 1) / limit.limit) * limit.period_seconds for limit in limits)
+
+        def needed(limit: RateLimit) -> int:
+            return math.ceil(waiting * slots_each) if "*" in limit.applies_to else waiting
+
+        windows = max((needed(limit) - 1) // limit.limit * limit.period_seconds for limit in limits)
         return first + dt.timedelta(seconds=windows)
 
     # -- holds (after a 429) -----------------------------------------------------------------
