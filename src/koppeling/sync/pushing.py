@@ -224,7 +224,13 @@ class Pusher(MaybeSent):
                 self._prepare_ahead(ahead, queue, token, 1)
                 if not ahead:
                     break
-            slot = self.run.limiter.take(self.target, self.kind.writes, self.run.now(), check_hold=False)
+            slot = self.run.limiter.take(
+                self.target,
+                self.kind.writes,
+                self.run.now(),
+                check_hold=False,
+                every_request=not self.run.target_paced,
+            )
             if not slot.granted:
                 self.stop = Stop("rate_limited", slot.retry_at)
                 break
@@ -428,12 +434,14 @@ class Pusher(MaybeSent):
 
     def _failed(self, token: uuid.UUID, flight: InFlight, exc: BaseException) -> None:
         record = flight.record
-        if isinstance(exc, RateLimited):  # the remote's 429: hold the whole account, wait for it
+        if isinstance(exc, RateLimited):  # nothing was sent: wait for the limit, never "failed"
             until = self.run.now() + dt.timedelta(seconds=exc.retry_after or DEFAULT_HOLD_SECONDS)
-            self.run.limiter.hold(self.target, until)
             self._attempt(flight, AttemptOutcome.RATE_LIMITED, exc)
             self._defer(token, [record], until)
             self.stop = Stop("rate_limited", until)
+            if exc.status_code is None:
+                return  # our own bucket of a limit on every request, before the request left
+            self.run.limiter.hold(self.target, until)  # the remote's 429: hold the whole account
             params = {"system": self.target.label, "number": number_of(record), "until": until.isoformat()}
             wait = self.run.event(ActivityLevel.WARNING, SyncCode.TOO_MANY_REQUESTS, params, record)
             ActivityEvent.objects.bulk_create([wait])

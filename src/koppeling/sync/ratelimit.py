@@ -64,10 +64,14 @@ def hold_key(connector: Connector) -> str:
     return f"{connector.system}:{connector.account_key()}:*"
 
 
-def applicable(connector: Connector, capability: Capability | str | None) -> list[RateLimit]:
-    """The connector's limits that a write of ``capability`` consumes (``*`` limits always)."""
+def applicable(
+    connector: Connector, capability: Capability | str | None, *, every_request: bool = True
+) -> list[RateLimit]:
+    """The connector's limits that a write of ``capability`` consumes (``*`` limits too, unless
+    ``every_request`` is False: their slots are taken by each request itself)."""
     wanted = {"*", str(capability)} if capability else {"*"}
-    return [limit for limit in connector.limits() if limit.applies_to & wanted]
+    found = [limit for limit in connector.limits() if limit.applies_to & wanted]
+    return found if every_request else [limit for limit in found if "*" not in limit.applies_to]
 
 
 class Limiter:
@@ -105,18 +109,20 @@ class Limiter:
         now: dt.datetime,
         *,
         check_hold: bool = True,
+        every_request: bool = True,
     ) -> Slot:
         """One slot of every applicable limit, now; or when to come back.
 
         With several limits, one that is full stops the take; slots already taken from the others
         stay taken (they free up with their window) — erring on the side of fewer calls.
-        ``check_hold=False`` skips the database look-up of a 429 hold (the caller checked it).
+        ``check_hold=False`` skips the database look-up of a 429 hold (the caller checked it);
+        ``every_request=False`` leaves out limits on every request (each request takes those).
         """
         if check_hold:
             held = self.held_until(connector, now)
             if held is not None:
                 return Slot(False, held, "hold")
-        limits = applicable(connector, capability)
+        limits = applicable(connector, capability, every_request=every_request)
         if not limits:
             return Slot(True)
         with self._lock:

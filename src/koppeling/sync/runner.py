@@ -58,6 +58,11 @@ log = logging.getLogger(__name__)
 UNREACHABLE_AFTER_RUNS = 3
 
 
+def paced_every_request(connector: Connector) -> bool:
+    """Whether the connector has a limit on every request (then each request takes a slot)."""
+    return any("*" in limit.applies_to for limit in connector.limits())
+
+
 class FlowRunner:
     """Runs one flow. Cheap to build; one per run. Closes the connectors it built."""
 
@@ -94,7 +99,7 @@ class FlowRunner:
     def _pace_every_call(self, connector: Connector) -> None:
         """Limits on *every* request of an account (e.g. Lightspeed's calls per 5 minutes): each
         request takes a slot first; an empty bucket raises ``RateLimited`` before it is sent."""
-        if not any("*" in limit.applies_to for limit in connector.limits()):
+        if not paced_every_request(connector):
             return
 
         def take(request: Any) -> None:
@@ -183,6 +188,7 @@ class FlowRunner:
             now=self.now,
             crash_at=self.crash_at,
             redactor=Redactor(secrets),
+            target_paced=paced_every_request(self.target),
         )
 
     # -- the run -----------------------------------------------------------------------------------
@@ -383,7 +389,8 @@ class FlowRunner:
         if report.backlog:
             # a record costs its write slot plus the slots its calls took (a look-up before a create,
             # say), as this run measured them: an ETA of one slot a record was 6.5× too early
-            each = 1 + self.target_call_slots / report.pushed if report.pushed else 1.0
+            own = 0 if run.target_paced else 1  # a paced target's writes are among its calls
+            each = own + self.target_call_slots / report.pushed if report.pushed else 1.0
             report.eta = self.limiter.eta(
                 self.target, self.kind.writes, report.backlog, self.now(), slots_each=each
             )

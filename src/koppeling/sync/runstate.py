@@ -113,6 +113,9 @@ class FlowRun:
     items: dict[str, Any] = field(default_factory=dict)
     deadline: float = field(default_factory=lambda: time.monotonic() + _run_deadline())
     redactor: Redactor = field(default_factory=lambda: Redactor(()))
+    #: the runner takes a slot of the target's every-request limits for each of its requests
+    #: (``FlowRunner._pace_every_call``): a write then takes only the limits on writes
+    target_paced: bool = False
     _backfill_context: FlowContext | None = field(default=None, repr=False)
 
     @property
