@@ -34,6 +34,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+# one virtual clock for the runtime, its limiter and both simulators (as in the rate-limit benchmark)
+from benchmarks.rate_limited import Clock
+
 START = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
 AV_URL = "http://accountview-first-sync.bench"
 EA_URL = "http://eaccounting-first-sync.bench"
@@ -42,19 +45,6 @@ EA_LIMIT, EA_WINDOW = 600, 60.0  # eAccounting: requests per minute per client a
 CRASHES = ((1 / 3, "after_target_accepted"), (2 / 3, "after_attempt_logged"))
 _ID = re.compile(r"/[0-9a-fA-F-]{36}")
 _NUMBER_EQ = re.compile(r"^\s*Number eq '((?:[^']|'')*)'\s*$")
-
-
-class Clock:
-    """One virtual clock for the runtime, its limiter and both simulators."""
-
-    def __init__(self, start: dt.datetime) -> None:
-        self.moment = start
-
-    def now(self) -> dt.datetime:
-        return self.moment
-
-    def epoch(self) -> float:
-        return self.moment.timestamp()
 
 
 class CallLog:
