@@ -31,7 +31,7 @@ def test_a_short_list_of_links_is_a_list(signed_in, two_links):
 
 
 def test_more_links_than_a_list_holds_is_a_search_on_the_name(signed_in, two_links, monkeypatch):
-    first, other = two_links
+    first, _other = two_links
     monkeypatch.setattr(common, "LINK_LIST_MAX", 1)
     for page in ("pages:report", "pages:failures", "pages:activity"):
         html = signed_in.get(reverse(page)).content.decode()
