@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..jsonbody import encode
 from ._company import AVError, Company, E, Posted, business_object
 from ._filters import FilterProblem, build_filters, sorter
 from ._seed import load_reference, seed_company
@@ -86,15 +87,6 @@ class _Token:
     expires_at: float | None
     used_at: float | None = None
     revoked: bool = False
-
-
-def _encode(payload: Any) -> bytes:
-    def default(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return float(value)
-        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=default).encode()
 
 
 class _Plain(Exception):
@@ -305,7 +297,7 @@ class AccountViewSimulator:
                 self.writes.append(
                     WriteRecord(self.clock(), method, path, status, self._parsed(raw), user, company_id)
                 )
-            body = _encode(payload) if payload is not None else b""
+            body = encode(payload) if payload is not None else b""
             if status == 200 and self._malform:
                 body = self._spoil(self._malform.popleft(), body)
         return self._send(start_response, status, body, headers)

@@ -43,6 +43,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from ..jsonbody import encode
 from .batch_format import PAYMENT_CODES, BatchFormatError, read_orders_xml
 from .importer import (
     CONCEPT,
@@ -82,12 +83,6 @@ _VAT_CODES = (  # GET /v1/vatcodes [V field names]; codes and texts [S]
     {"id": "VL", "description": "BTW laag 9%", "salesCode": True, "percentage": 9, "isDefault": False},
     {"id": "V0", "description": "BTW 0%", "salesCode": True, "percentage": 0, "isDefault": False},
 )
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(type(value).__name__)
 
 
 class _Problem(Exception):
@@ -285,7 +280,7 @@ class AsperionSimulator:
                 ctype = "application/problem+json; charset=utf-8"
                 if fault and fault[1] is not None:
                     headers.append(("Retry-After", str(fault[1])))
-            body = json.dumps(payload, default=_json_default, ensure_ascii=False).encode()
+            body = encode(payload)
             if status < 300 and self._malform:
                 kind = self._malform.popleft()
                 body = {"html": b"<html><body><h1>502 Bad Gateway</h1></body></html>", "empty": b""}.get(
