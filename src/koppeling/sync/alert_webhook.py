@@ -89,10 +89,7 @@ def deliver(alert_id: int, *, now: dt.datetime | None = None) -> bool:
     if not hook.get("url"):
         return False
     now = now or timezone.now()
-    problem = base_url_problem(hook["url"], runtime=True)
-    detail = problem or ""
-    if not problem:
-        detail = _post(hook, payload(alert), str(alert.pk), now)
+    detail = _post(hook, payload(alert), str(alert.pk), now)
     attempts = alert.webhook_attempts + 1
     if not detail:
         Alert.objects.filter(pk=alert.pk).update(
@@ -118,7 +115,11 @@ def deliver(alert_id: int, *, now: dt.datetime | None = None) -> bool:
 
 
 def _post(hook: dict[str, str], document: dict[str, Any], delivery: str, now: dt.datetime) -> str:
-    """ "" when the receiver took ``document``, else why not (a status, or the transport error's kind)."""
+    """Empty when the receiver took ``document``, else why not: an address connections may not use
+    either (plain http to a public host), a status, or the transport error's kind."""
+    problem = base_url_problem(hook["url"], runtime=True)
+    if problem:
+        return problem
     body = json.dumps(document, ensure_ascii=False, sort_keys=True).encode()
     timestamp = str(int(now.timestamp()))
     headers = {
@@ -143,9 +144,6 @@ def send_test(organisation: Organisation, user: str = "") -> str:
     hook = organisation.alert_webhook
     if not hook.get("url"):
         return "no webhook"
-    problem = base_url_problem(hook["url"], runtime=True)
-    if problem:
-        return problem
     now = timezone.now()
     texts = {}
     for language in ("nl", "en"):
