@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
-from tests.connectors.accountview.helpers import OPTIONS
-from tests.connectors.accountview.helpers import credentials as av_credentials
-from tests.connectors.accountview.test_flows import AV_URL, EA_URL, accountview, eaccounting  # noqa: F401
-from tests.connectors.eaccounting.helpers import credentials as ea_credentials
+from tests.connectors.accountview.test_flows import accountview, connections, eaccounting  # noqa: F401
 from tests.e2e.test_pages_browser import PHONE, browser, shop_with_problems, sign_in  # noqa: F401
 
-from koppeling.sync.models import Connection, Flow, Link, SyncRecord
+from koppeling.sync.models import Flow, Link, SyncRecord
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -26,18 +23,7 @@ def articles_flow(link, eaccounting, accountview) -> Flow:  # noqa: F811
     """A second link in the owner's organisation: AccountView's articles to eAccounting, the
     flow the Datamapper maps (the shape of tests/e2e/test_mapping_browser.py)."""
     org = link.organisation
-    shop = Connection(organisation=org, name="eAccounting", system="eaccounting", base_url=EA_URL)
-    shop.credentials = ea_credentials(eaccounting)
-    shop.save()
-    books = Connection(
-        organisation=org,
-        name="AccountView",
-        system="accountview",
-        base_url=f"{AV_URL}/api/v3",
-        options={**OPTIONS, "article_fields": {"description_long": "ART_DESC2"}},
-    )
-    books.credentials = av_credentials(accountview)
-    books.save()
+    shop, books = connections(org, eaccounting, accountview)
     second = Link.objects.create(organisation=org, name="Artikelen", source=shop, target=books)
     flow = Flow.objects.create(link=second, kind="products", source=books, target=shop, settings={})
     SyncRecord.objects.create(link=second, flow=flow, object_type="product", source_id="SKU-1002")

@@ -61,9 +61,9 @@ def accountview():
     kh.unmount(AV_URL)
 
 
-@pytest.fixture
-def link(eaccounting, accountview) -> Link:
-    org = Organisation.objects.create(slug="seed004", name="AccountView ↔ eAccounting")
+def connections(org, eaccounting, accountview, **options) -> tuple[Connection, Connection]:
+    """The organisation's eAccounting and AccountView connections to the mounted simulators;
+    ``options`` join AccountView's (the long description is ``ART_DESC2``)."""
     shop = Connection(organisation=org, name="eAccounting", system="eaccounting", base_url=EA_URL)
     shop.credentials = ea_credentials(eaccounting)
     shop.save()
@@ -72,14 +72,17 @@ def link(eaccounting, accountview) -> Link:
         name="AccountView",
         system="accountview",
         base_url=f"{AV_URL}/api/v3",
-        options={
-            **OPTIONS,
-            "article_fields": {"description_long": "ART_DESC2"},
-            "unmanaged_article_groups": ["DIENST"],
-        },
+        options={**OPTIONS, "article_fields": {"description_long": "ART_DESC2"}, **options},
     )
     books.credentials = av_credentials(accountview)
     books.save()
+    return shop, books
+
+
+@pytest.fixture
+def link(eaccounting, accountview) -> Link:
+    org = Organisation.objects.create(slug="seed004", name="AccountView ↔ eAccounting")
+    shop, books = connections(org, eaccounting, accountview, unmanaged_article_groups=["DIENST"])
     return Link.objects.create(organisation=org, name="Seed 004", source=shop, target=books)
 
 
