@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from koppeling.core.facts import OssPosition
 
-__all__ = ["OSS_THRESHOLD", "oss_status"]
+__all__ = ["OSS_THRESHOLD", "oss_status", "starting_figures"]
 
 #: EUR, excl. VAT, all member states together (Art. 59c(1)(c) VAT Directive)
 OSS_THRESHOLD = Decimal("10000")
@@ -60,3 +60,15 @@ def oss_status(
     this = Decimal(totals_by_year.get(year, 0)) + extra.get(year, Decimal(0))
     past = last > threshold or this + sale_amount > threshold
     return OssPosition(past, this, last, threshold, year)
+
+
+def starting_figures(amount: Decimal, for_year: int | None, year: int) -> dict[int, Decimal]:
+    """The owner's figure for sales outside the ledger, by the year it counts in: the year it names
+    (so next year it is last year's, for the last-year rule, and after that nothing), or, naming
+    none, the year of the sale being decided (``year``).
+
+    >>> from decimal import Decimal as D
+    >>> starting_figures(D("500"), 2025, 2026), starting_figures(D("500"), None, 2026)
+    ({2025: Decimal('500')}, {2026: Decimal('500')})
+    """
+    return {for_year or year: Decimal(amount)}

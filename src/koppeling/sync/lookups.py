@@ -45,7 +45,7 @@ from koppeling.core.facts import (
     compact_vat_number,
 )
 from koppeling.core.models import Invoice, Order, VatRegime
-from koppeling.core.oss import oss_status
+from koppeling.core.oss import oss_status, starting_figures
 
 from .models import ExchangeRateDay, Flow, RecordState, SyncRecord, VatCheck
 
@@ -112,10 +112,7 @@ class Lookups:
             return None
         if self._oss_years is None:
             self._oss_years = booked_distance_sales(self.flow)
-        figure_year = getattr(self.settings, "oss_sales_year", None)
-        figure: Decimal | dict[int, Decimal] = (
-            {figure_year: Decimal(before)} if figure_year else Decimal(before)
-        )
+        figure = starting_figures(before, getattr(self.settings, "oss_sales_year", None), order.date.year)
         return oss_status(self._oss_years, figure, year=order.date.year, sale_amount=sale_ex(order))
 
     def prepared(self, invoice: Invoice, order: Order) -> None:

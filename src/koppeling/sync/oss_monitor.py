@@ -31,7 +31,7 @@ from typing import Any
 
 from django.db.models.fields.json import KT
 
-from koppeling.core.oss import OSS_THRESHOLD
+from koppeling.core.oss import OSS_THRESHOLD, starting_figures
 
 from .flow_settings import OrderFlowSettings, SettingsError, migrate, validate
 from .flowkinds import KINDS
@@ -78,11 +78,12 @@ class FlowFigure:
     #: the year the figure is for (None: each order's own year, as the runtime reads it)
     figure_year: int | None = None
 
-    def figure_for(self, year: int) -> Decimal | None:
-        """The figure as it counts in ``year``: its own year's, or every year's when none is set."""
-        if self.starting_figure is None or self.figure_year not in (None, year):
+    def figure_in(self, year: int, this_year: int) -> Decimal | None:
+        """The figure as it counts in ``year`` when the sales being decided are ``this_year``'s
+        (``core.oss.starting_figures``, as the runtime counts it)."""
+        if self.starting_figure is None:
             return None
-        return self.starting_figure
+        return starting_figures(self.starting_figure, self.figure_year, this_year).get(year)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +106,12 @@ class OssMonitor:
     @property
     def starting_figure(self) -> Decimal:
         """The largest figure entered for this year (see the module's note on several flows)."""
-        return _largest(self.flows, self.year)
+        return _largest(self.flows, self.year, self.year)
 
     @property
     def starting_figure_last_year(self) -> Decimal:
         """A figure entered for last year counts there (the last-year rule), not this year."""
-        return max(
-            (f.starting_figure for f in self.flows if f.figure_year == self.year - 1 and f.starting_figure),
-            default=ZERO,
-        )
+        return _largest(self.flows, self.year - 1, self.year)
 
     @property
     def figures_differ(self) -> bool:
@@ -179,8 +177,9 @@ class OssMonitor:
         return tuple(f for f in self.flows if f.starting_figure is not None and not f.oss_registered)
 
 
-def _largest(flows: tuple[FlowFigure, ...], year: int) -> Decimal:
-    return max((f for flow in flows if (f := flow.figure_for(year)) is not None), default=ZERO)
+def _largest(flows: tuple[FlowFigure, ...], year: int, this_year: int) -> Decimal:
+    """The largest figure counting in ``year`` (see the module's note on several flows)."""
+    return max((f for flow in flows if (f := flow.figure_in(year, this_year)) is not None), default=ZERO)
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -249,7 +248,7 @@ def oss_monitor(organisation_id: int, today: dt.date | None = None) -> OssMonito
         today = timezone.localdate()
     year = today.year
     flows = flow_figures(organisation_id)
-    start = _largest(flows, year)
+    start = _largest(flows, year, year)
     per_country: dict[str, list[Decimal]] = {}
     booked = {year: ZERO, year - 1: ZERO}
     running = start
