@@ -168,7 +168,7 @@ class BatchPusher(Pusher):
             ledger.apply(row, Event.RELEASE, token=token, now=self.run.now())
             return self.stop
         invoices = [prepared.document for _, prepared in kept]
-        slot = self.run.limiter.take(self.target, self.kind.writes, self.run.now())
+        slot = self.run.write_slot()
         if not slot.granted:
             self.stop = Stop("rate_limited", slot.retry_at)
             self._follow(row, [m for m, _ in kept], token, Event.DEFER, next_attempt_at=slot.retry_at)

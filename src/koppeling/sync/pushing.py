@@ -224,13 +224,7 @@ class Pusher(MaybeSent):
                 self._prepare_ahead(ahead, queue, token, 1)
                 if not ahead:
                     break
-            slot = self.run.limiter.take(
-                self.target,
-                self.kind.writes,
-                self.run.now(),
-                check_hold=False,
-                every_request=not self.run.target_paced,
-            )
+            slot = self.run.write_slot(check_hold=False)
             if not slot.granted:
                 self.stop = Stop("rate_limited", slot.retry_at)
                 break

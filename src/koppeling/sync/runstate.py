@@ -19,7 +19,7 @@ from koppeling.core.messages import Outcome, jsonable
 
 from .flowkinds import FlowContext, FlowKind
 from .models import ActivityEvent, ActivityLevel, Flow, Link, Run, RunStatus, SyncRecord
-from .ratelimit import Limiter
+from .ratelimit import Limiter, Slot
 from .redact import Redactor
 
 __all__ = ["CHECKPOINTS", "FlowRun", "RunReport", "SimulatedCrash"]
@@ -136,6 +136,14 @@ class FlowRun:
     def checkpoint(self, name: str) -> None:
         if self.crash_at == name:
             raise SimulatedCrash(name)
+
+    def write_slot(self, *, check_hold: bool = True) -> Slot:
+        """A rate-limit slot for one write to the target: the limits on its writes, and those on
+        every request unless each request takes its own (``target_paced``)."""
+        paced = self.target_paced
+        return self.limiter.take(
+            self.target, self.kind.writes, self.now(), check_hold=check_hold, every_request=not paced
+        )
 
     def past_deadline(self) -> bool:
         return time.monotonic() > self.deadline
