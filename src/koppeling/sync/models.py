@@ -580,4 +580,5 @@ class RateLimitHold(models.Model):
 # the alert, look-up and webhook tables live in modules of their own; Django finds models through this one
 from .alert_models import Alert, AlertKind  # noqa: E402, F401
 from .lookup_models import ExchangeRateDay, VatCheck  # noqa: E402, F401
+from .totals_models import LedgerTotal, LedgerTotalDelta  # noqa: E402, F401
 from .webhook_models import SubscriptionStatus, WebhookEvent, WebhookSubscription  # noqa: E402, F401

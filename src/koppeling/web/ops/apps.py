@@ -15,3 +15,11 @@ class OpsConfig(AppConfig):
         from .dbguards import install_sqlite_guards
 
         post_migrate.connect(install_sqlite_guards, dispatch_uid="koppeling-sqlite-tenancy-guards")
+        # the ledger's totals triggers (both databases; ``sync.ledger_totals``)
+        post_migrate.connect(install_totals_triggers, dispatch_uid="koppeling-ledger-totals-triggers")
+
+
+def install_totals_triggers(using: str = "default", **_kwargs: object) -> None:
+    from koppeling.sync import ledger_totals
+
+    ledger_totals.install(using)

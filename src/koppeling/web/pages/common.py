@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -76,11 +77,17 @@ def user_label(request: HttpRequest) -> str:
 
 @dataclass
 class Pager:
-    """One page of ``count`` rows; ``page`` is 1-based and clamped to what exists."""
+    """One page of ``count`` rows; ``page`` is 1-based and clamped to what exists.
+
+    A page read by its sort key (``keyset_page``) links on with the key of its last (first) row:
+    ``next_query`` / ``previous_query``, empty where there is no such page."""
 
     page: int
     count: int
     size: int = PAGE_SIZE
+    keyset: bool = False
+    next_query: str = ""
+    previous_query: str = ""
 
     @property
     def pages(self) -> int:
@@ -111,6 +118,65 @@ def pager(request: HttpRequest, count: int, size: int = PAGE_SIZE) -> Pager:
     wanted = parse_int(request.GET.get("page")) or 1
     page = Pager(1, count, size)
     return Pager(max(1, min(wanted, page.pages, MAX_PAGE)), count, size)
+
+
+def keyset_page(
+    request: HttpRequest, rows: QuerySet, count: int, field: str, size: int = PAGE_SIZE
+) -> tuple[Pager, list]:
+    """One page of ``rows`` newest first by (``field``, id), and its pager.
+
+    The pager's links carry the sort key of the page's last row (``after``) or first row
+    (``before``), so the next page is read from the index where this one stopped: a deep page
+    costs what the first does (an OFFSET reads and skips every row before it). The page number
+    travels along for the label. Without a key (the first page, or a page number typed in) it is
+    read by OFFSET as before."""
+    wanted = parse_int(request.GET.get("page")) or 1
+    newest = rows.order_by(f"-{field}", "-id")
+    after, before = parse_cursor(request.GET.get("after")), parse_cursor(request.GET.get("before"))
+    pages = Pager(1, count, size).pages
+    if after is not None:
+        shown = list(newest.filter(_beyond(field, after, "lt"))[:size])
+    elif before is not None:
+        shown = list(rows.filter(_beyond(field, before, "gt")).order_by(field, "id")[:size])[::-1]
+    else:
+        wanted = min(wanted, MAX_PAGE)
+        page = Pager(max(1, min(wanted, pages)), count, size)
+        shown = list(newest[page.offset : page.offset + size])
+    page = Pager(max(1, min(wanted, pages)), count, size, keyset=True)
+    base = query_without(request.GET, "page", "after", "before")
+    joiner = f"{base}&" if base else ""
+    if shown and page.has_next and len(shown) == size and getattr(shown[-1], field) is not None:
+        page.next_query = f"{joiner}after={cursor_of(shown[-1], field)}&page={page.page + 1}"
+    if shown and page.has_previous and getattr(shown[0], field) is not None:
+        page.previous_query = f"{joiner}before={cursor_of(shown[0], field)}&page={page.page - 1}"
+    if page.has_next and not page.next_query:
+        page.next_query = f"{joiner}page={page.page + 1}"
+    if page.has_previous and not page.previous_query:
+        page.previous_query = f"{joiner}page={page.page - 1}"
+    return page, shown
+
+
+def _beyond(field: str, key: tuple[dt.datetime, int], direction: str) -> Q:
+    value, pk = key
+    return Q(**{f"{field}__{direction}": value}) | Q(**{field: value, f"id__{direction}": pk})
+
+
+def cursor_of(row, field: str) -> str:
+    """A row's sort key as a query value: its time (ISO 8601) and id."""
+    return quote(f"{getattr(row, field).isoformat()}_{row.pk}")
+
+
+def parse_cursor(value: str | None) -> tuple[dt.datetime, int] | None:
+    """``cursor_of`` read back; a bad value is no cursor."""
+    when, _sep, pk = str(value or "").rpartition("_")
+    try:
+        moment = dt.datetime.fromisoformat(when)
+    except ValueError:
+        return None
+    number = parse_int(pk)
+    if number is None or timezone.is_naive(moment):
+        return None
+    return moment, number
 
 
 def parse_int(value: str | None) -> int | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,17 +18,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from koppeling.sync import ledger_totals
 from koppeling.sync.models import RecordState, Role, SyncRecord
 from koppeling.sync.outcomes import render as render_outcome
 from koppeling.sync.review import VERWERK_PRIORITY, ignore_record, retry_record, unignore_record
 from koppeling.sync.tasks import enqueue_on_commit, push_record_now
 
-from ..access import records_for, require
+from ..access import organisations_for, records_for, require
 from .common import (
+    LinkFilter,
     acting_organisations,
     is_htmx,
+    keyset_page,
     link_filter,
-    pager,
     parse_int,
     query_without,
     safe_next,
@@ -40,16 +42,44 @@ MAX_SELECTION = 500
 IN_PROGRESS = (RecordState.PENDING, RecordState.PUSHING)
 
 
-def _failed(request: HttpRequest):
+def _reason(request: HttpRequest) -> str:
+    return (request.GET.get("reason") or request.POST.get("reason") or "").strip()
+
+
+def _search(request: HttpRequest) -> str:
+    return (request.GET.get("q") or "").strip()[:100]
+
+
+def _failed(request: HttpRequest, links: LinkFilter | None = None):
     rows = records_for(request.user).filter(state=RecordState.FAILED).exclude(object_type="batch")
-    rows = link_filter(request).apply(rows)
-    reason = (request.GET.get("reason") or request.POST.get("reason") or "").strip()
-    if reason:
+    rows = (links or link_filter(request)).apply(rows)
+    if reason := _reason(request):
         rows = rows.filter(error_code=reason)
-    q = (request.GET.get("q") or "").strip()[:100]
-    if q:
+    if q := _search(request):
         rows = rows.filter(source_number=q)
     return rows
+
+
+def _count(request: HttpRequest, rows, links: LinkFilter) -> int:
+    """How many failed orders the filter holds: from the totals the database keeps unless a link
+    or a search narrows it (then the rows are few and counted)."""
+    if links.chosen or links.name or _search(request):
+        return rows.count()
+    where = Q(state=RecordState.FAILED) & ~Q(object_type="batch")
+    if reason := _reason(request):
+        where &= Q(error_code=reason)
+    found = _kept(request, where)
+    return sum(row["n"] for row in found)
+
+
+def _kept(request: HttpRequest, where: Q, group: tuple[str, ...] = ()) -> list[dict]:
+    return ledger_totals.totals_query(
+        organisations_for(request.user).values("pk"),
+        where=where,
+        parts=ledger_totals.grains_for(None, None),
+        days=None,
+        group=group,
+    )
 
 
 def _record(request: HttpRequest, pk: int, *, act: bool) -> SyncRecord:
@@ -71,15 +101,13 @@ def verwerk(record: SyncRecord, user: str) -> bool:
 @login_required
 @require_GET
 def failures(request: HttpRequest) -> HttpResponse:
-    rows = _failed(request)
-    page = pager(request, rows.count())
-    reasons = (
-        records_for(request.user)
-        .filter(state=RecordState.FAILED)
-        .values("error_code")
-        .annotate(n=Count("id"))
-        .order_by("-n")[:50]
+    links = link_filter(request)
+    rows = _failed(request, links)
+    page, shown = keyset_page(
+        request, rows.select_related("link__target"), _count(request, rows, links), "updated_at"
     )
+    found = _kept(request, Q(state=RecordState.FAILED), group=("error_code",))
+    reasons = sorted(found, key=lambda row: (-row["n"], row["error_code"]))[:50]
     in_progress = (
         records_for(request.user)
         .filter(state__in=IN_PROGRESS, priority__gte=VERWERK_PRIORITY)
@@ -87,9 +115,7 @@ def failures(request: HttpRequest) -> HttpResponse:
         .order_by("-updated_at")[:50]
     )
     context = {
-        "rows": rows.select_related("link__target").order_by("-updated_at", "-id")[
-            page.offset : page.offset + page.size
-        ],
+        "rows": shown,
         "in_progress": in_progress,
         "pager": page,
         "query": query_without(request.GET, "page"),
@@ -99,7 +125,7 @@ def failures(request: HttpRequest) -> HttpResponse:
         ],
         "reason": request.GET.get("reason", ""),
         "q": request.GET.get("q", ""),
-        "links": link_filter(request),
+        "links": links,
         "acting": acting_organisations(request.user),
     }
     return render(request, "web/pages/failures.html", context)

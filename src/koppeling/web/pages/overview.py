@@ -14,12 +14,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from koppeling.sync import ledger_totals
 from koppeling.sync.flowkinds import KINDS
 from koppeling.sync.models import (
     Alert,
@@ -31,8 +31,9 @@ from koppeling.sync.models import (
     RunStatus,
     SyncRecord,
 )
+from koppeling.sync.totals_models import Grain
 
-from ..access import links_for, records_for
+from ..access import links_for, organisations_for, records_for
 from .common import acting_organisations, day_start, pager, query_without, today
 
 LINKS_PER_PAGE = 25
@@ -77,15 +78,16 @@ def flow_status(flow: Flow, run: Run | None, alerts: list[Alert]) -> str:
 
 
 def chart_data(request: HttpRequest, now: dt.datetime) -> dict[str, list]:
-    """Booked orders per day over the last ``CHART_DAYS`` days (zero days included)."""
+    """Booked orders per day over the last ``CHART_DAYS`` days (zero days included), from the
+    totals the database keeps per booked day (``sync.ledger_totals``)."""
     first = timezone.localdate(now) - dt.timedelta(days=CHART_DAYS - 1)
-    rows = (
-        records_for(request.user)
-        .filter(state=RecordState.PUSHED, pushed_at__gte=day_start(first))
-        .annotate(day=TruncDate("pushed_at"))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by()
+    rows = ledger_totals.totals_query(
+        organisations_for(request.user).values("pk"),
+        where=Q(state=RecordState.PUSHED),
+        parts=[ledger_totals.Part(Grain.BOOKED_DAY, first)],
+        days=(first, None),
+        booked=True,
+        by_day=True,
     )
     per_day = {row["day"]: row["n"] for row in rows}
     days = [first + dt.timedelta(days=i) for i in range(CHART_DAYS)]
@@ -174,6 +176,18 @@ def recent_failures(user, size: int = 10) -> list[SyncRecord]:
     return sorted(rows, key=lambda r: (r.updated_at, r.pk), reverse=True)[:size]
 
 
+def open_counts(user) -> dict[str, int]:
+    """Failed and in-review rows per state, from the totals the database keeps."""
+    rows = ledger_totals.totals_query(
+        organisations_for(user).values("pk"),
+        where=Q(state__in=(RecordState.FAILED, RecordState.NEEDS_REVIEW)),
+        parts=ledger_totals.grains_for(None, None),
+        days=None,
+        group=("state",),
+    )
+    return {row["state"]: row["n"] for row in rows}
+
+
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -183,9 +197,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         links = links.filter(name__icontains=q)
     page = pager(request, links.count(), LINKS_PER_PAGE)
     shown = list(links.order_by("organisation__name", "name", "pk")[page.offset : page.offset + page.size])
-    failures = records_for(request.user).filter(state__in=(RecordState.FAILED, RecordState.NEEDS_REVIEW))
-    open_counts = failures.values("state").annotate(n=Count("id")).order_by()
-    by_state = {row["state"]: row["n"] for row in open_counts}
+    by_state = open_counts(request.user)
     chart = chart_data(request, now)
     context = {
         "cards": link_cards(shown, now),

@@ -1,8 +1,9 @@
 """Rapportage: which orders were booked when, as what, under which VAT regime; with CSV and Excel.
 
-The seed's "Dashboard >> Rapportage". One filtered query feeds the page, its totals and both
-exports. Exported cells that a spreadsheet would run as a formula (a customer named "=HYPERLINK…")
-are written as text.
+The seed's "Dashboard >> Rapportage". One filter feeds the page, its totals and both exports; the
+totals come from those the database keeps (``sync.ledger_totals``) where they answer the filter,
+and pages follow the sort key (``common.keyset_page``). Exported cells that a spreadsheet would
+run as a formula (a customer named "=HYPERLINK…") are written as text.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from django.utils.translation import gettext as _
 from koppeling.sync.outcomes import render_list
 
 from ..access import records_for
-from .common import link_filter, pager, query_without
-from .ledger import READ_BACK, REGIMES, STATES, ReportFilter, booked_row, totals
+from .common import keyset_page, link_filter, query_without
+from .ledger import READ_BACK, REGIMES, STATES, ReportFilter, booked_row, filter_totals
 
 EXPORT_CHUNK = 2000
 
@@ -34,9 +35,8 @@ def _rows(request: HttpRequest, flt: ReportFilter):
 def report(request: HttpRequest) -> HttpResponse:
     flt = ReportFilter.from_query(request.GET)
     rows = _rows(request, flt)
-    count, per_currency = totals(rows)
-    page = pager(request, count)
-    shown = flt.ordered(rows).select_related("link")[page.offset : page.offset + page.size]
+    count, per_currency = filter_totals(request.user, flt, rows)
+    page, shown = keyset_page(request, rows.select_related("link"), count, flt.sort_field)
     context = {
         "filter": flt,
         "rows": [booked_row(r) for r in shown],
