@@ -94,3 +94,31 @@ def test_writers_produce_parseable_csv(tmp_path):
         rows = list(csv.reader(fh, delimiter=";"))
     assert len(rows[1]) == 29 and rows[1][18:21] == ["1", "S;1", "'=evil"] and rows[1][-1] == "10.00"
     assert (inv.invoices, inv.total_inc) == (1, Decimal("10.00"))
+
+
+def test_remembered_line_bodies_keep_each_lines_own_digits():
+    """Bodies are remembered per line; equal lines with other digits print their own digits."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from koppeling.core.models import Invoice, InvoiceLine, LineKind, Party, VatRegime
+
+    line = InvoiceLine(
+        LineKind.PRODUCT,
+        "Pot",
+        Decimal("2"),
+        Decimal("28.51"),
+        Decimal("21"),
+        Decimal("57.02"),
+        Decimal("11.97"),
+    )
+    other = replace(line, quantity=Decimal("2.0"), vat_rate=Decimal("21.00"))
+
+    def bodies(*lines):
+        invoice = Invoice("1", "x", dt.date(2026, 1, 5), VatRegime.DOMESTIC, Party(), list(lines))
+        return ci.invoice_bodies(invoice)
+
+    first, second = bodies(line, other)
+    assert first.split(";")[3:5] == ["2", "28.5100"] and first.split(";")[5] == "21"
+    assert second.split(";")[3] == "2.0" and second.split(";")[5] == "21.00"
+    assert bodies(line) == [first]

@@ -94,3 +94,16 @@ def test_a_zero_unit_price_keeps_its_sign() -> None:
 
     assert str(order_to_invoice(order("0.00")).lines[0].unit_price_ex) == "0.00"
     assert str(order_to_invoice(order("-0.00")).lines[0].unit_price_ex) == "-0.00"
+
+
+def test_the_exact_key_tells_apart_lines_that_compare_equal() -> None:
+    line = OrderLine(LineKind.PRODUCT, "Theepot", Decimal("2"), unit_price_inc=Decimal("34.50"))
+    other = replace(line, quantity=Decimal("2.0"))
+    assert line == other and hash(line) == hash(other)
+    assert line.exact_key() != other.exact_key()
+    assert line.exact_key() == replace(line).exact_key()
+    assert line.exact_key() is line.exact_key()  # worked out once per record
+    assert (
+        replace(line, unit_price_inc=Decimal("-0.00")).exact_key()
+        != replace(line, unit_price_inc=Decimal("0.00")).exact_key()
+    )

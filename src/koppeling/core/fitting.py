@@ -29,7 +29,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 from koppeling.core.models import InvoiceLine, LineKind
-from koppeling.core.money import CENT, HUNDRED, ZERO, digits, quantize, round_cents
+from koppeling.core.money import CENT, HUNDRED, ZERO, quantize, round_cents
+from koppeling.core.remembered import Remembered
 from koppeling.core.totals import TotalsMethod
 
 __all__ = ["CORRECTION_DESCRIPTION", "Booked", "booked_totals", "fit_lines", "unit_price_for"]
@@ -120,30 +121,23 @@ def fit_lines(
     return _fit_per_line_from_ex(list(lines), target)
 
 
+#: lines with an amount replaced, by (exact key, amount digits): ``_with_ex``
+_REPLACED: Remembered[tuple, InvoiceLine] = Remembered(_CACHE_SIZE)
+#: lines fitted by ``_fitted_from_ex``, by exact key (``ExactRecord.exact_key``)
+_FITTED: Remembered[tuple, tuple[InvoiceLine, Decimal | None]] = Remembered(_CACHE_SIZE)
+
+
 def _with_ex(line: InvoiceLine, ex: Decimal, vat: Decimal) -> InvoiceLine:
+    """``line`` with ``ex`` and ``vat`` and a unit price that gives ``ex``: remembered per exact
+    value, as the same lines need the same cent moved order after order."""
     if ex == line.total_ex and vat == line.vat_amount:
         return line
-    return _replaced(line, ex, vat, str(ex), str(vat), *_digits(line))
-
-
-def _digits(line: InvoiceLine) -> tuple[str | None, ...]:
-    """The exact digits of a line's amounts, for the keys of the caches below (``money.digits``)."""
-    return (
-        str(line.quantity),
-        str(line.unit_price_ex),
-        str(line.vat_rate),
-        str(line.total_ex),
-        str(line.vat_amount),
-        digits(line.cost_price),
-    )
-
-
-@lru_cache(maxsize=_CACHE_SIZE)
-def _replaced(line: InvoiceLine, ex: Decimal, vat: Decimal, *exact_digits: str | None) -> InvoiceLine:
-    """``line`` with ``ex`` and ``vat`` and a unit price that gives ``ex``: remembered per value, as
-    the same lines need the same cent moved order after order (``exact_digits``: ``money.digits``)."""
-    unit = unit_price_for(line.quantity, ex, line.unit_price_ex)
-    return replace(line, total_ex=ex, vat_amount=vat, unit_price_ex=unit)
+    key = (line.exact_key(), str(ex), str(vat))
+    made = _REPLACED.get(key)
+    if made is None:
+        unit = unit_price_for(line.quantity, ex, line.unit_price_ex)
+        made = _REPLACED.keep(key, replace(line, total_ex=ex, vat_amount=vat, unit_price_ex=unit))
+    return made
 
 
 def _from_inc(line: InvoiceLine) -> InvoiceLine:
@@ -182,7 +176,10 @@ def _fit_per_line_from_ex(lines: list[InvoiceLine], target: Decimal) -> tuple[li
         if line.cost_price is not None or rate <= 0:
             booked += line.total_ex + line.vat_amount
             continue
-        fitted, missing = _fitted_from_ex(line, *_digits(line))
+        answer = _FITTED.get(line.exact_key())
+        if answer is None:
+            answer = _FITTED.keep(line.exact_key(), _fitted_from_ex(line))
+        fitted, missing = answer
         lines[i] = fitted
         booked += fitted.total_ex + fitted.vat_amount
         if missing is not None:
@@ -199,11 +196,10 @@ def _fit_per_line_from_ex(lines: list[InvoiceLine], target: Decimal) -> tuple[li
     return lines, corrected
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def _fitted_from_ex(line: InvoiceLine, *exact_digits: str | None) -> tuple[InvoiceLine, Decimal | None]:
+def _fitted_from_ex(line: InvoiceLine) -> tuple[InvoiceLine, Decimal | None]:
     """One line at a positive rate, its amount excl. VAT ``e`` chosen so that ``e + round(e·r)`` is
     its amount incl. VAT: ``(line, None)``, or the nearest line and the cents it misses.
-    Remembered per value (``exact_digits``: ``_digits``): the same lines come back order after order."""
+    Remembered per exact value (``_FITTED``): the same lines come back order after order."""
     inc = line.total_ex + line.vat_amount
     ex, exact = _reach(inc, line.vat_rate)
     vat = _vat(ex, line.vat_rate)

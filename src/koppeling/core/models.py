@@ -7,14 +7,44 @@ Connectors translate their system's records into these and back; the engine and 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from enum import StrEnum
+from operator import attrgetter
 
 from koppeling.core.facts import ExchangeRate, VatNumberCheck
 from koppeling.core.messages import Outcome
 from koppeling.core.money import round_cents
 from koppeling.core.totals import TotalsMethod
+
+
+class ExactRecord:
+    """Base of the immutable records the per-line steps remember their answers by (``exact_key``).
+
+    ``Decimal("2") == Decimal("2.0")`` (and ``0.00 == -0.00``), so records that compare equal may
+    still print differently; a remembered answer must carry the very digits it was given. The exact
+    key names a record by every field, each ``Decimal`` by its text: equal keys mean records that
+    are the same in every digit. It is worked out once per record (records are immutable, and a
+    shop's repeated lines are shared objects), so a cache lookup costs one dict probe instead of
+    hashing the record and formatting its amounts each time.
+    """
+
+    __slots__ = ("_exact_key",)
+    _values: attrgetter  # the fields' values in declaration order (set per subclass, below)
+
+    def exact_key(self) -> tuple[object, ...]:
+        try:
+            return self._exact_key  # type: ignore[no-any-return]
+        except AttributeError:
+            pass
+        key = tuple(str(value) if type(value) is Decimal else value for value in self._values(self))
+        object.__setattr__(self, "_exact_key", key)  # a frozen record: set once, like a cached hash
+        return key
+
+    @classmethod
+    def exact_fields(cls) -> None:
+        """Declare the subclass's fields for ``exact_key`` (called once after each dataclass)."""
+        cls._values = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
 
 
 class LineKind(StrEnum):
@@ -92,7 +122,7 @@ class Party:
 
 
 @dataclass(frozen=True, slots=True)
-class OrderLine:
+class OrderLine(ExactRecord):
     """One line of a shop order, as precise as the shop gave it.
 
     Shops give either prices excluding VAT, including VAT, or both; the VAT rate may be missing
@@ -120,6 +150,9 @@ class OrderLine:
     margin: bool = False
     cost_price: Decimal | None = None
     unit_code: str = ""  # UN/ECE Recommendation 20 unit code (EN 16931 BT-130), e.g. "C62", "KGM"
+
+
+OrderLine.exact_fields()
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +187,7 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
-class InvoiceLine:
+class InvoiceLine(ExactRecord):
     """A line ready for a target: rate settled, amounts rounded once to cents."""
 
     kind: LineKind
@@ -178,6 +211,9 @@ class InvoiceLine:
     @property
     def total_inc(self) -> Decimal:
         return self.total_ex + self.vat_amount
+
+
+InvoiceLine.exact_fields()
 
 
 @dataclass(frozen=True, slots=True)

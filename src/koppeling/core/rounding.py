@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
-from functools import lru_cache
 
 from koppeling.core.codes import WarningCode
 from koppeling.core.completion import Work
@@ -18,6 +17,7 @@ from koppeling.core.errors import RuleCode, RuleError
 from koppeling.core.messages import Outcome
 from koppeling.core.models import InvoiceLine, OrderLine
 from koppeling.core.money import CENT, HUNDRED, ZERO, digits, quantize, round_cents
+from koppeling.core.remembered import Remembered
 
 __all__ = ["LINE_CACHE_SIZE", "add_up", "distribute_cents", "invoice_lines", "rounded_line", "vat_ok"]
 
@@ -88,22 +88,25 @@ def invoice_lines(
             # re-rated by the regime (OSS): what the customer paid incl. the shop's VAT is kept, and
             # split at the new rate — the target books what was paid, the VAT due is the new rate's
             work.inc = work.shop_inc()
-        invoice_line, inconsistent = rounded_line(
-            line,
-            work.ex,
-            work.inc,
-            work.rate,
+        key = (
+            line.exact_key(),
+            digits(work.ex),
+            digits(work.inc),
+            str(work.rate),
             work.shop_rate,
             work.source,
             work.part,
             category,
-            str(line.quantity),
-            digits(line.unit_price_ex),
-            digits(line.unit_price_inc),
-            str(work.rate),
-            digits(work.ex),
-            digits(work.inc),
         )
+        answer = _ROUNDED.get(key)
+        if answer is None:
+            answer = _ROUNDED.keep(
+                key,
+                rounded_line(
+                    line, work.ex, work.inc, work.rate, work.shop_rate, work.source, work.part, category
+                ),
+            )
+        invoice_line, inconsistent = answer
         if inconsistent:
             params = {**work.facts, "rate": work.rate.normalize()}
             warnings.append(Outcome(WarningCode.LINE_AMOUNTS_INCONSISTENT, params))
@@ -111,7 +114,11 @@ def invoice_lines(
     return lines, rerated_ex_only
 
 
-@lru_cache(maxsize=LINE_CACHE_SIZE)
+#: rounded lines by exact inputs (``invoice_lines``): the line's exact key, the digits of its
+#: amounts and rate (a remembered line keeps the very digits, and the sign of a zero, it was given)
+_ROUNDED: Remembered[tuple, tuple[InvoiceLine, bool]] = Remembered(LINE_CACHE_SIZE)
+
+
 def rounded_line(
     line: OrderLine,
     ex: Decimal | None,
@@ -121,14 +128,11 @@ def rounded_line(
     source: str,
     part: int,
     category: str,
-    *exact_digits: str | None,
 ) -> tuple[InvoiceLine, bool]:
     """One completed line rounded once to cents: ``(invoice line, amounts inconsistent)``.
 
-    A pure function of its arguments, remembered per value: a shop's lines repeat (the same
-    products at the same prices), so each distinct line is rounded once. ``exact_digits`` are the
-    texts of the quantity, unit prices, rate and amounts (``money.digits``: a cached line keeps
-    the very digits, and the sign of a zero, it was given).
+    A pure function of its arguments, remembered per exact value by ``invoice_lines``: a shop's
+    lines repeat (the same products at the same prices), so each distinct line is rounded once.
     """
     work = Work(0, line, ex, inc, rate, source, shop_rate, part)
     total_ex, vat_amount, inconsistent = amounts(work)

@@ -28,11 +28,10 @@ import os
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 
 from koppeling.core.models import Invoice, InvoiceLine
-from koppeling.core.money import digits
+from koppeling.core.remembered import Remembered
 from koppeling.core.totals import TotalsMethod
 
 from .client import VAT_TYPE, _fit_line
@@ -255,24 +254,18 @@ def _amount(value: Decimal) -> str:
 def invoice_bodies(invoice: Invoice) -> list[str]:
     """The ``line_body`` of each invoice line, as Acumulus computes it (``client._fit_line``: a unit
     price whose ``round(quantity × unit)`` is the line amount, else quantity 1 at the amount)."""
-    return [
-        _body(
-            line,
-            digits(line.quantity),
-            digits(line.unit_price_ex),
-            digits(line.vat_rate),
-            digits(line.total_ex),
-            digits(line.vat_amount),
-        )
-        for line in invoice.lines
-    ]
+    bodies = _BODIES
+    found = bodies.get
+    return [found(line.exact_key()) or bodies.keep(line.exact_key(), _body(line)) for line in invoice.lines]
 
 
-@lru_cache(maxsize=2048)
-def _body(line: InvoiceLine, *exact_digits: str | None) -> str:
-    """One line's body, remembered per value: a shop's lines repeat order after order
-    (``exact_digits``: the texts of its amounts — equal Decimals may print differently, see
-    ``core.money.digits``)."""
+#: line bodies by the line's exact key (``core.models.ExactRecord``: equal Decimals may print
+#: differently, and the body prints them): a shop's lines repeat order after order
+_BODIES: Remembered[tuple, str] = Remembered(2048)
+
+
+def _body(line: InvoiceLine) -> str:
+    """One line's body (remembered per exact value by ``invoice_bodies``)."""
     quantity, unit, product = _fit_line(line)
     return line_body(
         line.sku,

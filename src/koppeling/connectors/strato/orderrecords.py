@@ -8,13 +8,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from koppeling.core.models import ExactRecord
+
 from . import names
 from .issues import Issue
 from .orderfields import A_COUNTRY, A, where
 
 
 @dataclass(frozen=True, slots=True)
-class StratoLine:
+class StratoLine(ExactRecord):
     """One order line. Identical lines in a file are the *same* object (the reader remembers lines
     it has parsed by their texts), so they cost memory once.
 
@@ -32,6 +34,9 @@ class StratoLine:
     rate: Decimal | None
     total: Decimal | None
     tax_amount: Decimal | None
+
+
+StratoLine.exact_fields()
 
 
 @dataclass(slots=True)

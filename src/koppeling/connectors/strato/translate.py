@@ -11,10 +11,9 @@ reported by the converter).
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import lru_cache
 
 from koppeling.core.models import LineKind, Order, OrderLine, Party
-from koppeling.core.money import digits
+from koppeling.core.remembered import Remembered
 
 from .orderfields import KIND_DISCOUNT, KIND_PAYMENT_FEE, KIND_PRODUCT, KIND_SHIPPING
 from .orderrecords import StratoLine, StratoOrder
@@ -65,22 +64,18 @@ LINE_CACHE_SIZE = 2048
 def line_of(line: StratoLine, gross: bool) -> OrderLine:
     """One line; a positive discount is made negative (the converter reports it).
 
-    Equal lines give the same ``OrderLine`` (remembered per value, with the exact digits of its
-    amounts: ``core.money.digits``), so the core's per-line steps find it in their caches too.
+    Equal lines give the same ``OrderLine`` (remembered per exact value: ``core.models.ExactRecord``),
+    so the core's per-line steps find it in their caches too.
     """
-    return _line_of(
-        line,
-        gross,
-        str(line.quantity),
-        digits(line.unit_price),
-        digits(line.rate),
-        digits(line.total),
-        digits(line.tax_amount),
-    )
+    key = (line.exact_key(), gross)
+    return _LINES.get(key) or _LINES.keep(key, _line_of(line, gross))
 
 
-@lru_cache(maxsize=LINE_CACHE_SIZE)
-def _line_of(line: StratoLine, gross: bool, *exact_digits: str | None) -> OrderLine:
+#: core lines by the Strato line's exact key (``core.models.ExactRecord``) and the tax model
+_LINES: Remembered[tuple, OrderLine] = Remembered(LINE_CACHE_SIZE)
+
+
+def _line_of(line: StratoLine, gross: bool) -> OrderLine:
     total = line.total
     unit = line.unit_price
     if line.kind is KIND_DISCOUNT:
