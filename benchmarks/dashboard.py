@@ -25,6 +25,9 @@ import sys
 import time
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote
+
+from django.db.models import Q
 
 GOAL_MS = 100.0
 LINKS_PER_ORGANISATION = 10
@@ -208,9 +211,13 @@ def drop(slug: str) -> None:
 
 
 def pages(user, today: dt.date) -> dict[str, tuple[str, dict[str, str], Any]]:
-    """name -> (URL, query, the queryset of the rows the page shows)."""
+    """name -> (URL, query, the queryset of the rows the page shows).
+
+    The deep page is reached as a person paging on arrives: by the link of the page before it,
+    which carries the sort key of that page's last row (keyset paging); the bare SELECT reads the
+    same rows by the same key. Its page is ≈ 4/5 of the pages (capped at ``MAX_PAGE``, as before)."""
     from koppeling.web.access import links_for, records_for
-    from koppeling.web.pages.common import MAX_PAGE, PAGE_SIZE
+    from koppeling.web.pages.common import MAX_PAGE, PAGE_SIZE, cursor_of, parse_cursor
     from koppeling.web.pages.ledger import ReportFilter
     from koppeling.web.pages.overview import LINKS_PER_PAGE
 
@@ -218,7 +225,11 @@ def pages(user, today: dt.date) -> dict[str, tuple[str, dict[str, str], Any]]:
     flt = {"state": "pushed", "start": start, "regime": "domestic"}
     filtered = ReportFilter(state="pushed", start=dt.date.fromisoformat(start), regime="domestic")
     rows = filtered.ordered(filtered.apply(records_for(user)))
-    deep = min(MAX_PAGE, max(1, rows.count() // PAGE_SIZE * 4 // 5))
+    deep = min(MAX_PAGE, max(2, rows.count() // PAGE_SIZE * 4 // 5))
+    before = rows[(deep - 1) * PAGE_SIZE - 1]  # the last row of the page before (once, not measured)
+    cursor = cursor_of(before, "pushed_at")
+    moment, pk = parse_cursor(unquote(cursor))
+    after = rows.filter(Q(pushed_at__lte=moment) & (Q(pushed_at__lt=moment) | Q(pushed_at=moment, id__lt=pk)))
     failed = records_for(user).filter(state="failed").exclude(object_type="batch")
     links = links_for(user).order_by("organisation__name", "name", "pk")
     return {
@@ -226,8 +237,8 @@ def pages(user, today: dt.date) -> dict[str, tuple[str, dict[str, str], Any]]:
         "report_first": ("/rapportage/", flt, rows[:PAGE_SIZE]),
         "report_deep": (
             "/rapportage/",
-            {**flt, "page": str(deep)},
-            rows[(deep - 1) * PAGE_SIZE : deep * PAGE_SIZE],
+            {**flt, "after": unquote(cursor), "page": str(deep)},
+            after[:PAGE_SIZE],
         ),
         "failures": ("/fouten/", {}, failed.order_by("-updated_at", "-id")[:PAGE_SIZE]),
     }

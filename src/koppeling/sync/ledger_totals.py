@@ -405,7 +405,7 @@ def totals_query(
         rows = rows.annotate(day=F(day)) if by_day else rows
         summed.append(
             rows.order_by()
-            .values(*keys)
+            .values(*(keys or ("state",)))  # no group: by state, added up below (values() is all)
             .annotate(sum_n=Sum("n") * Value(sign), sum_amount=Sum("amount") * Value(Decimal(sign)))
         )
     out: dict[tuple, dict[str, Any]] = {}

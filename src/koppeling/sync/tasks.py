@@ -142,6 +142,14 @@ def dispatch_due_flows() -> int:
 dispatch_due_links = dispatch_due_flows
 
 
+@db_periodic_task(crontab(minute="*"))
+def compact_ledger_totals() -> int:
+    """Fold the ledger's totals deltas (``sync.ledger_totals``): the dashboard then adds up few."""
+    from . import ledger_totals
+
+    return ledger_totals.compact()
+
+
 @db_periodic_task(crontab(hour="3", minute="17"))
 def daily_sweep() -> None:
     """Guarantee 2: re-read what changed recently in full, catching whatever the cursor missed."""

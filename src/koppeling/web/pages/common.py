@@ -157,8 +157,11 @@ def keyset_page(
 
 
 def _beyond(field: str, key: tuple[dt.datetime, int], direction: str) -> Q:
+    """Rows past ``key`` in the sort order; the redundant bound on ``field`` alone is where the
+    index scan starts (the OR alone is no index condition)."""
     value, pk = key
-    return Q(**{f"{field}__{direction}": value}) | Q(**{field: value, f"id__{direction}": pk})
+    past = Q(**{f"{field}__{direction}": value}) | Q(**{field: value, f"id__{direction}": pk})
+    return Q(**{f"{field}__{direction}e": value}) & past
 
 
 def cursor_of(row, field: str) -> str:
