@@ -321,8 +321,10 @@ class _OrderConversion:
             raise self._reject(
                 o, _line_of(exc.field), _field_name(exc.field), _value(exc), exc.message
             ) from None
-        total_ex = sum((line.total_ex for line in invoice.lines), Decimal(0))  # as Invoice.total_ex
-        total_vat = sum((line.vat_amount for line in invoice.lines), Decimal(0))
+        total_ex = total_vat = Decimal(0)  # as Invoice.total_ex and .total_vat, added up in one pass
+        for line in invoice.lines:
+            total_ex += line.total_ex
+            total_vat += line.vat_amount
         self._check_tax(o, invoice, total_vat)
         for warning in invoice.warnings:
             if warning.code in _REJECTING:

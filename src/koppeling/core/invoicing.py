@@ -192,12 +192,18 @@ def _check_order_total(
     order: Order, works: list[Work], vouchers_sold: list[Work], gift_cards: Decimal, settings: InvoiceSettings
 ) -> None:
     """Refuse an order whose lines (in the shop's terms) do not add up to its total."""
-    order_lines_inc = (
-        sum((w.shop_inc() for w in works), ZERO)
-        - gift_cards
-        + sum((w.shop_inc() for w in vouchers_sold), ZERO)
-    )
-    inexact = sum(1 for w in works if w.inc is None or w.inc != round_cents(w.inc))
+    lines_inc = ZERO
+    inexact = 0  # lines whose amount incl. VAT the shop did not give in cents
+    for w in works:
+        inc = w.inc
+        if inc is None:
+            lines_inc += w.shop_inc()
+            inexact += 1
+        else:
+            lines_inc += inc
+            if inc != round_cents(inc):
+                inexact += 1
+    order_lines_inc = lines_inc - gift_cards + sum((w.shop_inc() for w in vouchers_sold), ZERO)
     allowed = settings.tolerance + HALF_CENT * inexact
     if abs(order_lines_inc - order.total_inc) > allowed:
         params = {
@@ -208,10 +214,16 @@ def _check_order_total(
         raise RuleError(RuleCode.TOTALS_MISMATCH, params, field="total_inc")
 
 
+#: a line's ``nature`` text as the member (``""``: goods); ``LineNature(text)`` for anything else
+_NATURES: Mapping[str, LineNature] = {"": LineNature.GOODS, **{n.value: n for n in LineNature}}
+
+
 def _decide(order: Order, settings: InvoiceSettings, facts: InvoiceFacts, on: dt.date) -> RegimeDecision:
     """The regime of the order's supplies; one per invoice (mixed places of supply stop the order)."""
     given = {line.nature for line in order.lines if line.kind == LineKind.PRODUCT}
-    natures = {LineNature(nature or LineNature.GOODS) for nature in given} or {LineNature.GOODS}
+    natures = {_NATURES.get(nature) or LineNature(nature or LineNature.GOODS) for nature in given} or {
+        LineNature.GOODS
+    }
     where = order.delivery or order.customer
 
     def decide(nature: LineNature) -> RegimeDecision:

@@ -7,44 +7,15 @@ Connectors translate their system's records into these and back; the engine and 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from operator import attrgetter
 
 from koppeling.core.facts import ExchangeRate, VatNumberCheck
 from koppeling.core.messages import Outcome
 from koppeling.core.money import round_cents
+from koppeling.core.records import ExactRecord, record
 from koppeling.core.totals import TotalsMethod
-
-
-class ExactRecord:
-    """Base of the immutable records the per-line steps remember their answers by (``exact_key``).
-
-    ``Decimal("2") == Decimal("2.0")`` (and ``0.00 == -0.00``), so records that compare equal may
-    still print differently; a remembered answer must carry the very digits it was given. The exact
-    key names a record by every field, each ``Decimal`` by its text: equal keys mean records that
-    are the same in every digit. It is worked out once per record (records are immutable, and a
-    shop's repeated lines are shared objects), so a cache lookup costs one dict probe instead of
-    hashing the record and formatting its amounts each time.
-    """
-
-    __slots__ = ("_exact_key",)
-    _values: attrgetter  # the fields' values in declaration order (set per subclass, below)
-
-    def exact_key(self) -> tuple[object, ...]:
-        try:
-            return self._exact_key  # type: ignore[no-any-return]
-        except AttributeError:
-            pass
-        key = tuple(str(value) if type(value) is Decimal else value for value in self._values(self))
-        object.__setattr__(self, "_exact_key", key)  # a frozen record: set once, like a cached hash
-        return key
-
-    @classmethod
-    def exact_fields(cls) -> None:
-        """Declare the subclass's fields for ``exact_key`` (called once after each dataclass)."""
-        cls._values = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
 
 
 class LineKind(StrEnum):
@@ -94,6 +65,7 @@ class PaymentStatus(StrEnum):
     PAID = "paid"
 
 
+@record
 @dataclass(frozen=True, slots=True)
 class Party:
     """A customer (or supplier) as both ends understand it."""
@@ -121,6 +93,7 @@ class Party:
         return self.company or self.name or self.email
 
 
+@record
 @dataclass(frozen=True, slots=True)
 class OrderLine(ExactRecord):
     """One line of a shop order, as precise as the shop gave it.
@@ -152,9 +125,7 @@ class OrderLine(ExactRecord):
     unit_code: str = ""  # UN/ECE Recommendation 20 unit code (EN 16931 BT-130), e.g. "C62", "KGM"
 
 
-OrderLine.exact_fields()
-
-
+@record
 @dataclass(frozen=True, slots=True)
 class Order:
     """A sale in the shop. ``source_id`` is stable and unique within one shop connection."""
@@ -186,6 +157,7 @@ class Order:
         return (self.delivery or self.customer).country_code or self.customer.country_code
 
 
+@record
 @dataclass(frozen=True, slots=True)
 class InvoiceLine(ExactRecord):
     """A line ready for a target: rate settled, amounts rounded once to cents."""
@@ -211,9 +183,6 @@ class InvoiceLine(ExactRecord):
     @property
     def total_inc(self) -> Decimal:
         return self.total_ex + self.vat_amount
-
-
-InvoiceLine.exact_fields()
 
 
 @dataclass(frozen=True, slots=True)

@@ -226,7 +226,9 @@ def add_up(
     warnings: list[Outcome],
 ) -> list[InvoiceLine]:
     """Make the lines add up to ``target`` (or warn when re-rated ex-only prices cannot)."""
-    total = sum((line.total_inc for line in lines), ZERO)
+    total = ZERO
+    for line in lines:
+        total += line.total_ex + line.vat_amount  # InvoiceLine.total_inc
     if rerated_ex_only:
         if total != target:
             params = {

@@ -8,13 +8,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from koppeling.core.models import ExactRecord
+from koppeling.core.records import ExactRecord, record
 
 from . import names
 from .issues import Issue
 from .orderfields import A_COUNTRY, A, where
 
 
+@record
 @dataclass(frozen=True, slots=True)
 class StratoLine(ExactRecord):
     """One order line. Identical lines in a file are the *same* object (the reader remembers lines
@@ -34,9 +35,6 @@ class StratoLine(ExactRecord):
     rate: Decimal | None
     total: Decimal | None
     tax_amount: Decimal | None
-
-
-StratoLine.exact_fields()
 
 
 @dataclass(slots=True)

@@ -157,7 +157,9 @@ def repair_utf8(stream: BinaryIO) -> tuple[BinaryIO | None, list[int]]:
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     try:
         while chunk := stream.read(CHUNK):
-            decoder.decode(chunk)
+            pending, _flag = decoder.getstate()
+            if pending or not chunk.isascii():  # ASCII after a complete character is valid UTF-8
+                decoder.decode(chunk)
         decoder.decode(b"", True)
         stream.seek(0)
         return None, []

@@ -15,10 +15,10 @@ from decimal import Decimal
 from koppeling.core.models import LineKind, Order, OrderLine, Party
 from koppeling.core.remembered import Remembered
 
-from .orderfields import KIND_DISCOUNT, KIND_PAYMENT_FEE, KIND_PRODUCT, KIND_SHIPPING
+from .orderfields import KIND_DISCOUNT, KIND_PAYMENT_FEE, KIND_PRODUCT, KIND_SHIPPING, A
 from .orderrecords import StratoLine, StratoOrder
 
-__all__ = ["KIND_OF", "line_of", "order_of", "party_of"]
+__all__ = ["KIND_OF", "delivery_of", "line_of", "order_of", "party_of"]
 
 KIND_OF = {
     KIND_PRODUCT: LineKind.PRODUCT,
@@ -28,33 +28,51 @@ KIND_OF = {
 }
 
 
+#: where each billing value is in ``StratoOrder.billing`` (``orderfields.A``), looked up once
+_STREET, _HOUSE, _FULL, _FIRST, _MIDDLE, _LAST = (
+    A[name] for name in ("street", "house_number", "full_name", "first_name", "middle_name", "last_name")
+)
+_COMPANY, _EMAIL, _PHONE, _STREET2, _POSTAL, _CITY, _VAT = (
+    A[name] for name in ("company", "email", "phone", "street2", "postal_code", "city", "vat_number")
+)
+
+
 def party_of(order: StratoOrder) -> Party:
     """The billing address as a party (house number joined to the street, names joined)."""
-    street = order.address("street")
-    house = order.address("house_number")
+    billing = order.billing
+    street = billing[_STREET]
+    house = billing[_HOUSE]
     if house and house not in street:
         street = f"{street} {house}".strip()
-    person = order.address("full_name")
+    person = billing[_FULL]
     if not person:
-        first, middle, last = (
-            order.address("first_name"),
-            order.address("middle_name"),
-            order.address("last_name"),
-        )
-        person = " ".join(filter(None, (first, middle, last)))
+        person = " ".join(filter(None, (billing[_FIRST], billing[_MIDDLE], billing[_LAST])))
     return Party(
         name=person,
-        company=order.address("company"),
-        email=order.address("email"),
-        phone=order.address("phone"),
+        company=billing[_COMPANY],
+        email=billing[_EMAIL],
+        phone=billing[_PHONE],
         street=street,
-        street2=order.address("street2"),
-        postal_code=order.address("postal_code"),
-        city=order.address("city"),
+        street2=billing[_STREET2],
+        postal_code=billing[_POSTAL],
+        city=billing[_CITY],
         country_code=order.country,
-        vat_number=order.address("vat_number"),
+        vat_number=billing[_VAT],
         customer_id=order.customer_number,
     )
+
+
+def delivery_of(country: str) -> Party | None:
+    """The delivery party (only its country is known to the rules); one shared record per country."""
+    if not country:
+        return None
+    party = _DELIVERY.get(country)
+    if party is None:
+        party = _DELIVERY.keep(country, Party(country_code=country))
+    return party
+
+
+_DELIVERY: Remembered[str, Party] = Remembered(1000)
 
 
 #: distinct lines remembered (bounded memory; a shop's lines repeat: same products, same prices)
@@ -106,21 +124,20 @@ def _line_of(line: StratoLine, gross: bool) -> OrderLine:
 
 def order_of(order: StratoOrder, *, shop: str = "") -> Order:
     """The core order of a Strato order (delivery country: the shipping address's, else billing)."""
-    customer = party_of(order)
-    delivery = Party(country_code=order.delivery_country) if order.delivery_country else None
+    gross = order.gross
     return Order(
         source_id=order.number,
         number=order.number,
         date=order.date,
-        customer=customer,
-        lines=tuple(line_of(line, order.gross) for line in order.lines),
+        customer=party_of(order),
+        lines=tuple([line_of(line, gross) for line in order.lines]),
         total_inc=order.grand_total,
         status=order.status,
         payment_method=order.payment_method,
         paid=order.paid,
         currency=order.currency,
         total_vat=order.total_tax,
-        delivery=delivery,
+        delivery=delivery_of(order.delivery_country),
         shop=shop,
     )
 
