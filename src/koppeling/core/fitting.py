@@ -256,20 +256,33 @@ def _correction_lines(missing: Decimal, rate: Decimal, lines: Sequence[InvoiceLi
 
 
 def _correction(ex: Decimal, vat: Decimal, rate: Decimal, template: InvoiceLine | None) -> InvoiceLine:
-    return InvoiceLine(
-        kind=LineKind.OTHER,
-        description=CORRECTION_DESCRIPTION,
-        quantity=Decimal(1),
-        unit_price_ex=ex,
-        vat_rate=rate,
-        total_ex=ex,
-        vat_amount=vat,
-        vat_rate_source="correction",
-        vat_category=template.vat_category if template else ("S" if rate else "O"),
-        exemption_reason=template.exemption_reason if template else "",
-        exemption_code=template.exemption_code if template else "",
-        nature="service",
-    )
+    """A correction line (one shared record per exact amounts, rate and category: the same cent
+    goes missing at the same rate order after order)."""
+    category = template.vat_category if template else ("S" if rate else "O")
+    reason = template.exemption_reason if template else ""
+    code = template.exemption_code if template else ""
+    key = (str(ex), str(vat), str(rate), category, reason, code)
+    made = _CORRECTIONS.get(key)
+    if made is None:
+        made = InvoiceLine(
+            kind=LineKind.OTHER,
+            description=CORRECTION_DESCRIPTION,
+            quantity=Decimal(1),
+            unit_price_ex=ex,
+            vat_rate=rate,
+            total_ex=ex,
+            vat_amount=vat,
+            vat_rate_source="correction",
+            vat_category=category,
+            exemption_reason=reason,
+            exemption_code=code,
+            nature="service",
+        )
+        _CORRECTIONS.keep(key, made)
+    return made
+
+
+_CORRECTIONS: Remembered[tuple, InvoiceLine] = Remembered(_CACHE_SIZE)
 
 
 def _fit_per_invoice(lines: list[InvoiceLine], target: Decimal) -> tuple[list[InvoiceLine], bool]:

@@ -203,7 +203,10 @@ def _check_order_total(
             lines_inc += inc
             if inc != round_cents(inc):
                 inexact += 1
-    order_lines_inc = lines_inc - gift_cards + sum((w.shop_inc() for w in vouchers_sold), ZERO)
+    vouchers_inc = ZERO
+    for w in vouchers_sold:
+        vouchers_inc += w.shop_inc()
+    order_lines_inc = lines_inc - gift_cards + vouchers_inc
     allowed = settings.tolerance + HALF_CENT * inexact
     if abs(order_lines_inc - order.total_inc) > allowed:
         params = {
