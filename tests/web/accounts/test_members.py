@@ -142,3 +142,39 @@ def test_another_organisations_member_pages_do_not_exist(client, django_user_mod
     )
     assert client.post(reverse("accounts:member_remove", args=[org.pk, row.pk])).status_code == 404
     assert Membership.objects.get(pk=row.pk).role == Role.OWNER
+
+
+def test_a_firm_with_many_clients_finds_them_by_name_and_pages(client, owner, monkeypatch):
+    from koppeling.web.accounts import context, members
+
+    monkeypatch.setattr(context, "SWITCH_LIST_MAX", 3)
+    monkeypatch.setattr(members, "ORGANISATIONS_PER_PAGE", 2)
+    for name in ("Bakkerij Aa", "Bakkerij Bb", "Slagerij Cc", "Visboer Dd"):
+        other = Organisation.objects.create(name=name, slug=name.lower().replace(" ", "-"))
+        Membership.objects.create(organisation=other, user=owner, role=Role.MEMBER)
+    client.force_login(owner)
+
+    header = client.get(reverse("accounts:organisations")).content.decode().split("</header>")[0]
+    assert 'id="organisation-find"' in header  # five organisations > 3: a search, no list
+    assert '<select id="organisation-switch"' not in header and "Bakkerij Bb" not in header
+
+    def listed(**query):
+        return client.get(reverse("accounts:organisations"), query).content.decode().split("</header>")[1]
+
+    found = listed(q="bakkerij")
+    assert "Bakkerij Aa" in found and "Bakkerij Bb" in found and "Slagerij" not in found
+    first, second = listed(), listed(page=2)
+    assert "Bakkerij Aa" in first and "Bakkerij Aa" not in second and 'rel="prev"' in second
+
+    chosen = Organisation.objects.get(name="Visboer Dd")  # past the first three by name
+    client.post(reverse("accounts:switch"), {"organisation": chosen.pk})
+    header = client.get(reverse("accounts:organisations")).content.decode().split("</header>")[0]
+    assert "Visboer Dd" in header
+
+
+def test_a_few_clients_are_a_list_in_the_header(client, owner, org):
+    other = Organisation.objects.create(name="Tweede", slug="tweede")
+    Membership.objects.create(organisation=other, user=owner, role=Role.MEMBER)
+    client.force_login(owner)
+    header = client.get(reverse("accounts:organisations")).content.decode().split("</header>")[0]
+    assert '<select id="organisation-switch"' in header and "Tweede</option>" in header

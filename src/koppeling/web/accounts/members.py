@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -51,6 +52,9 @@ def _owners(org: Organisation) -> int:
 
 # -- organisations and switching ---------------------------------------------------------------------
 
+#: a bookkeeping firm may have a thousand clients: the list is searched and paged
+ORGANISATIONS_PER_PAGE = 50
+
 
 @login_required
 def organisations(request: HttpRequest) -> HttpResponse:
@@ -62,16 +66,20 @@ def organisations(request: HttpRequest) -> HttpResponse:
         set_current_organisation(request, org)
         messages.success(request, _("Organisation %(org)s created; you are its owner.") % {"org": org.name})
         return redirect("accounts:members")
+    query = request.GET.get("q", "").strip()[:100]
     rows = (
         Membership.objects.filter(user=request.user)
         .select_related("organisation")
         .order_by("organisation__name", "organisation__pk")
     )
+    if query:
+        rows = rows.filter(organisation__name__icontains=query)
+    page = Paginator(rows, ORGANISATIONS_PER_PAGE).get_page(request.GET.get("page"))
     current = current_organisation(request)
     return render(
         request,
         "web/accounts/organisations.html",
-        {"memberships": rows, "form": form, "current": current},
+        {"memberships": page.object_list, "page": page, "q": query, "form": form, "current": current},
     )
 
 
