@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -92,6 +93,7 @@ class FlowRunner:
         self.limiter = rate_limiter or limiter()
         #: slots the target's every-request limits took in this run (its calls beside the writes)
         self.target_call_slots = 0
+        self._slots_lock = threading.Lock()  # the push threads' calls count them
         for connector in {id(c): c for c in (self.source, self.target)}.values():
             self._pace_every_call(connector)
             connector.clock = lambda: self.now().timestamp()
@@ -105,7 +107,8 @@ class FlowRunner:
         def take(request: Any) -> None:
             slot = self.limiter.take(connector, None, self.now())
             if slot.granted and connector is self.target:
-                self.target_call_slots += 1
+                with self._slots_lock:
+                    self.target_call_slots += 1
             if not slot.granted:
                 wait = (slot.retry_at - self.now()).total_seconds() if slot.retry_at else None
                 raise RateLimited(params={"system": connector.label}, retry_after=wait, limit=slot.limit)
