@@ -192,7 +192,8 @@ def test_booked_distance_sales_are_summed_per_year_to_the_cent(db, seeded_shop, 
         (link, dt.date(year, 1, 5), "12.34", RecordState.PUSHED),
         (link, dt.date(year, 2, 5), "0.66", RecordState.PUSHED),
         (link, dt.date(year - 1, 6, 1), "100.10", RecordState.PUSHED),
-        (link, dt.date(year - 2, 6, 1), "999", RecordState.PUSHED),  # too long ago
+        (link, dt.date(year - 2, 6, 1), "999", RecordState.PUSHED),  # the year before last year's sales
+        (link, dt.date(year - 3, 6, 1), "555", RecordState.PUSHED),  # too long ago
         (link, dt.date(year, 3, 1), "50", RecordState.FAILED),  # not booked
         (other, dt.date(year, 3, 1), "70", RecordState.PUSHED),  # another organisation
     ]
@@ -206,7 +207,53 @@ def test_booked_distance_sales_are_summed_per_year_to_the_cent(db, seeded_shop, 
             order_date=day,
             sent={"distance_sale_ex": amount},
         )
-    assert booked_distance_sales(flow) == {year: Decimal("13.00"), year - 1: Decimal("100.10")}
+    sales = booked_distance_sales(flow)
+    assert sales.per_year() == {year: Decimal("13.00"), year - 1: Decimal("100.10"), year - 2: Decimal("999")}
+    # a sale in January counts January's sales only; last year's counts all of the year before
+    assert sales.totals_for(dt.date(year, 1, 31)) == {year - 1: Decimal("100.10"), year: Decimal("12.34")}
+    assert sales.totals_for(dt.date(year - 1, 12, 1)) == {
+        year - 2: Decimal("999"),
+        year - 1: Decimal("100.10"),
+    }
+
+
+def test_a_backfilled_older_sale_is_decided_by_the_sales_before_its_date(db, seeded_shop, books_sim):
+    """October's sales crossed EUR 10,000; a March order booked afterwards (a backfill) was made
+    when the seller was below it: Dutch VAT, not destination VAT (by push order it would be OSS)."""
+    import datetime as dt
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from koppeling.sync.models import Flow
+
+    link = make_link(seeded_shop, books_sim, name="bf")
+    flow = Flow.objects.get(link=link)
+    year = dt.date.today().year - 1  # last year: whole, whatever today's date
+    SyncRecord.objects.create(
+        link=link,
+        flow=flow,
+        object_type="order",
+        source_id="oct",
+        state=RecordState.PUSHED,
+        order_date=dt.date(year, 10, 1),
+        sent={"distance_sale_ex": "11000.00"},
+    )
+    settings = SimpleNamespace(oss_sales_before=Decimal("0"), oss_sales_year=None, seller_country="NL")
+    lookups = Lookups(flow, settings, lambda: dt.datetime.now(dt.UTC))
+
+    def sale(day):
+        return Order(
+            "x",
+            "x",
+            day,
+            Party(name="Kunde", country_code="DE"),
+            (),
+            total_inc=Decimal("121.00"),
+            total_vat=Decimal("21.00"),
+        )
+
+    assert lookups.oss(sale(dt.date(year, 3, 15))).past_threshold is False
+    assert lookups.oss(sale(dt.date(year, 11, 1))).past_threshold is True
 
 
 def test_the_threshold_counts_a_sale_excl_vat():

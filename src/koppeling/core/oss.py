@@ -10,7 +10,9 @@ may also opt for destination VAT below the threshold (``InvoiceSettings.oss_opt_
 
 The runtime adds up the distance sales it booked (from the ledger) per calendar year and hands
 them in, with the figure the owner entered for sales made before koppeling (or elsewhere);
-:func:`oss_status` says where this sale stands.
+:func:`oss_status` says where this sale stands. Which sales count is by date, not by when they
+were booked (:class:`DistanceSales`): a March order booked in December by a backfill is decided
+by the sales up to March, as the threshold crossed in October did not yet apply to it.
 
 >>> from decimal import Decimal as D
 >>> oss_status({2025: D("4000"), 2026: D("9900")}, D("0"), year=2026, sale_amount=D("150")).past_threshold
@@ -21,12 +23,14 @@ False
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from koppeling.core.facts import OssPosition
 
-__all__ = ["OSS_THRESHOLD", "oss_status", "starting_figures"]
+__all__ = ["OSS_THRESHOLD", "DistanceSales", "oss_status", "starting_figures"]
 
 #: EUR, excl. VAT, all member states together (Art. 59c(1)(c) VAT Directive)
 OSS_THRESHOLD = Decimal("10000")
@@ -72,3 +76,40 @@ def starting_figures(amount: Decimal, for_year: int | None, year: int) -> dict[i
     ({2025: Decimal('500')}, {2026: Decimal('500')})
     """
     return {for_year or year: Decimal(amount)}
+
+
+@dataclass
+class DistanceSales:
+    """EU distance sales (excl. VAT) per day of sale, as booked, and what of them counts for a sale
+    on a given day: its own year up to and including that day, and the whole preceding year.
+
+    Sales dated after the sale being decided never count (the threshold applies "from the sale that
+    crosses it on", in the order of the sales, not of their booking). Sales of the same day count:
+    their order within the day is not known, so the stricter reading.
+
+    >>> from decimal import Decimal as D
+    >>> sales = DistanceSales({dt.date(2026, 3, 1): D("100"), dt.date(2026, 10, 1): D("11000")})
+    >>> sales.totals_for(dt.date(2026, 3, 15)), sales.totals_for(dt.date(2026, 11, 1))[2026]
+    ({2025: Decimal('0'), 2026: Decimal('100')}, Decimal('11100'))
+    """
+
+    by_day: dict[dt.date, Decimal] = field(default_factory=dict)
+
+    def add(self, day: dt.date, amount: Decimal) -> None:
+        self.by_day[day] = self.by_day.get(day, Decimal(0)) + amount
+
+    def totals_for(self, day: dt.date) -> dict[int, Decimal]:
+        """The year-by-year totals :func:`oss_status` takes, for a sale on ``day``."""
+        last = this = Decimal(0)
+        for when, amount in self.by_day.items():
+            if when.year == day.year - 1:
+                last += amount
+            elif when.year == day.year and when <= day:
+                this += amount
+        return {day.year - 1: last, day.year: this}
+
+    def per_year(self) -> dict[int, Decimal]:
+        years: dict[int, Decimal] = {}
+        for when, amount in self.by_day.items():
+            years[when.year] = years.get(when.year, Decimal(0)) + amount
+        return years

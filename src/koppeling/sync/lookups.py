@@ -45,7 +45,7 @@ from koppeling.core.facts import (
     compact_vat_number,
 )
 from koppeling.core.models import Invoice, Order, VatRegime
-from koppeling.core.oss import oss_status, starting_figures
+from koppeling.core.oss import DistanceSales, oss_status, starting_figures
 
 from .models import ExchangeRateDay, Flow, RecordState, SyncRecord, VatCheck
 
@@ -81,7 +81,7 @@ class Lookups:
         requester = str(getattr(settings, "seller_vat_number", "") or "")
         self.vat_checks = VatChecks(requester, now, vies_factory)
         self._rates: ExchangeRateTable | None = None
-        self._oss_years: dict[int, Decimal] | None = None
+        self._oss_sales: DistanceSales | None = None
 
     def facts(self, order: Order) -> InvoiceFacts:
         return InvoiceFacts(
@@ -110,17 +110,17 @@ class Lookups:
         before = getattr(self.settings, "oss_sales_before", None)
         if before is None:
             return None
-        if self._oss_years is None:
-            self._oss_years = booked_distance_sales(self.flow)
+        if self._oss_sales is None:
+            self._oss_sales = booked_distance_sales(self.flow)
         figure = starting_figures(before, getattr(self.settings, "oss_sales_year", None), order.date.year)
-        return oss_status(self._oss_years, figure, year=order.date.year, sale_amount=sale_ex(order))
+        totals = self._oss_sales.totals_for(order.date)  # by the sale's date, not by booking order
+        return oss_status(totals, figure, year=order.date.year, sale_amount=sale_ex(order))
 
     def prepared(self, invoice: Invoice, order: Order) -> None:
         """Count a distance sale of this run at once (the next order of the run sees it)."""
         amount = distance_sale_ex(invoice, str(getattr(self.settings, "seller_country", "NL")))
-        if amount is not None and self._oss_years is not None:
-            year = invoice.issue_date.year
-            self._oss_years[year] = self._oss_years.get(year, Decimal(0)) + amount
+        if amount is not None and self._oss_sales is not None:
+            self._oss_sales.add(order.date, amount)
 
     # -- exchange rates ------------------------------------------------------------------------------
 
@@ -268,24 +268,25 @@ def distance_sale_ex(invoice: Invoice, seller_country: str) -> Decimal | None:
     return invoice.total_ex
 
 
-def booked_distance_sales(flow: Flow) -> dict[int, Decimal]:
-    """Distance sales booked through every link of the organisation, per calendar year (this
-    and the last: the threshold looks no further back)."""
+def booked_distance_sales(flow: Flow) -> DistanceSales:
+    """Distance sales booked through every link of the organisation, per day of sale: this year and
+    the two before (a sale decides by its own year and the one before it, and a backfill may
+    book last year's orders)."""
     this_year = dt.date.today().year
     amount = Cast(KT(f"sent__{DISTANCE_KEY}"), DecimalField(max_digits=18, decimal_places=2))
     rows = (
         SyncRecord.objects.filter(
             link__organisation_id=flow.link.organisation_id,
             state=RecordState.PUSHED,
-            order_date__gte=dt.date(this_year - 1, 1, 1),
+            order_date__gte=dt.date(this_year - 2, 1, 1),
             sent__has_key=DISTANCE_KEY,
         )
-        .values("order_date__year")
+        .values("order_date")
         .annotate(total=Sum(amount))
         .order_by()
-        .values_list("order_date__year", "total")
-    )  # summed by the database: one row per year, not one per sale
-    return {year: Decimal(total or 0) for year, total in rows}
+        .values_list("order_date", "total")
+    )  # summed by the database: one row per day at most, not one per sale
+    return DistanceSales({day: Decimal(total or 0) for day, total in rows})
 
 
 def _vies_checker(requester: str) -> Any:
