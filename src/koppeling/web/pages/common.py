@@ -133,16 +133,15 @@ def keyset_page(
     wanted = parse_int(request.GET.get("page")) or 1
     newest = rows.order_by(f"-{field}", "-id")
     after, before = parse_cursor(request.GET.get("after")), parse_cursor(request.GET.get("before"))
-    pages = Pager(1, count, size).pages
+    if after is None and before is None:
+        wanted = min(wanted, MAX_PAGE)
+    page = Pager(max(1, min(wanted, Pager(1, count, size).pages)), count, size, keyset=True)
     if after is not None:
         shown = list(newest.filter(_beyond(field, after, "lt"))[:size])
     elif before is not None:
         shown = list(rows.filter(_beyond(field, before, "gt")).order_by(field, "id")[:size])[::-1]
     else:
-        wanted = min(wanted, MAX_PAGE)
-        page = Pager(max(1, min(wanted, pages)), count, size)
         shown = list(newest[page.offset : page.offset + size])
-    page = Pager(max(1, min(wanted, pages)), count, size, keyset=True)
     base = query_without(request.GET, "page", "after", "before")
     joiner = f"{base}&" if base else ""
     if shown and page.has_next and len(shown) == size and getattr(shown[-1], field) is not None:
