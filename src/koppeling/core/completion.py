@@ -61,7 +61,7 @@ class Work:
 
     @property
     def is_zero(self) -> bool:
-        return (self.ex is None or self.ex == 0) and (self.inc is None or self.inc == 0)
+        return (self.ex is None or self.ex == ZERO) and (self.inc is None or self.inc == ZERO)
 
     def shop_inc(self) -> Decimal:
         """The line's total incl. VAT as the shop sees it (computed when only ex is known)."""
@@ -319,7 +319,7 @@ def apply_regime(
     """Set the rates the invoice uses under the regime (step c); returns warnings."""
     if decision.regime in ZERO_RATED:
         for work in works:
-            if work.rate != 0:  # only zero-amount lines can get here (conflicts were resolved)
+            if work.rate != ZERO:  # only zero-amount lines can get here (conflicts were resolved)
                 work.rate, work.source = Decimal(0), "regime"
         return []
     if decision.regime in (VatRegime.DOMESTIC, VatRegime.MARGIN):
@@ -350,7 +350,7 @@ def _check_domestic(works: list[Work], seller: str, on: dt.date) -> list[Outcome
 
 def _check_ancillary(works: list[Work]) -> None:
     for work in works:
-        if work.line.kind in _FEES and work.rate == 0 and not work.is_zero and work.source == "exact":
+        if work.line.kind in _FEES and work.rate == ZERO and not work.is_zero and work.source == "exact":
             goods = {w.rate for w in works if w.line.kind == LineKind.PRODUCT and w.rate}
             if not goods:
                 return

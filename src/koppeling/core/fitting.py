@@ -56,7 +56,7 @@ _CACHE_SIZE = 2048
 
 
 def _vat(ex: Decimal, rate: Decimal) -> Decimal:
-    return round_cents(ex * rate / HUNDRED) if rate > 0 else ZERO
+    return round_cents(ex * rate / HUNDRED) if rate > ZERO else ZERO
 
 
 def booked_totals(lines: Iterable[InvoiceLine], method: TotalsMethod) -> Booked:
@@ -150,7 +150,7 @@ def _from_inc(line: InvoiceLine) -> InvoiceLine:
 
 def _reach(inc: Decimal, rate: Decimal) -> tuple[Decimal, bool]:
     """``(e, exact)``: the amount excl. VAT whose ``e + round(e·r)`` is ``inc`` (or nearest below)."""
-    if rate <= 0:
+    if rate <= ZERO:
         return inc, True
     return _reach_at(inc, rate, str(inc))
 
@@ -173,7 +173,7 @@ def _fit_per_line_from_ex(lines: list[InvoiceLine], target: Decimal) -> tuple[li
     booked = ZERO
     for i, line in enumerate(lines):
         rate = line.vat_rate
-        if line.cost_price is not None or rate <= 0:
+        if line.cost_price is not None or rate <= ZERO:
             booked += line.total_ex + line.vat_amount
             continue
         answer = _FITTED.get(line.exact_key())

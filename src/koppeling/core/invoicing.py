@@ -129,6 +129,10 @@ class InvoiceSettings:
     payment_terms_days: int | None = None
 
 
+#: the facts of an order the runtime looked nothing up for (immutable, so one is shared)
+_NO_FACTS = InvoiceFacts()
+
+
 def _header(order: Order, settings: InvoiceSettings) -> tuple[str, str]:
     reference = f"{settings.reference_prefix}{order.number}"
     try:
@@ -263,9 +267,10 @@ def _decide(order: Order, settings: InvoiceSettings, facts: InvoiceFacts, on: dt
 
 def _margin(order: Order, decision: RegimeDecision, settings: InvoiceSettings, seller: str) -> RegimeDecision:
     """Margin-scheme lines: the target's margin VAT type (seller's VAT on the margin), or held."""
-    first = next((i for i, line in enumerate(order.lines) if line.margin), None)
-    if first is None or decision.regime is VatRegime.EXPORT:
+    margins = [line.margin for line in order.lines]
+    if True not in margins or decision.regime is VatRegime.EXPORT:
         return decision
+    first = margins.index(True)
     line = order.lines[first]
     if settings.margin_scheme != "target":
         params = {"line": first + 1, "description": line.description or line.kind.value}
@@ -439,7 +444,7 @@ def order_to_invoice(
     (Decimal('15.85'), <RegimeCode.DOMESTIC: 'regime_domestic'>)
     """
     settings = settings or InvoiceSettings()
-    facts = facts or InvoiceFacts()
+    facts = facts or _NO_FACTS
     seller = vat.normalize_country(settings.seller_country)
     warnings: list[Outcome] = []
     if today is not None and order.date > today:

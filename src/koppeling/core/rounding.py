@@ -67,8 +67,8 @@ def unit_price_ex(work: Work, total_ex: Decimal) -> Decimal:
 
 
 def vat_ok(total_ex: Decimal, vat_amount: Decimal, rate: Decimal) -> bool:
-    if rate == 0:
-        return vat_amount == 0
+    if rate == ZERO:
+        return vat_amount == ZERO
     return abs(vat_amount - round_cents(total_ex * rate / HUNDRED)) <= CENT
 
 
