@@ -238,3 +238,31 @@ def test_bad_ranges_are_refused_with_a_code(db, shop_sim, books_sim, clock):
     with pytest.raises(backfills.BackfillError) as caught:
         backfills.start(flow_of(link), *NOVEMBER, (20, 10))
     assert caught.value.code == "backfill_numbers_reversed"
+
+
+EVERY_REQUEST = [{"name": "calls", "limit": PER_HOUR, "period_seconds": HOUR, "applies_to": ["*"]}]
+
+
+def test_the_preview_counts_the_slots_a_record_costs_as_the_flow_measured_them(
+    db, shop_sim, books_sim, clock, past_orders
+):
+    """A target limited on every request: a record that costs two calls takes two slots, so the
+    preview's ETA is twice as far as one slot a record would say; the run measures and keeps it."""
+    past_orders(100)
+    books_sim.rate_limit, books_sim.clock = (PER_HOUR, HOUR), clock.epoch
+    link = make_link(shop_sim, books_sim, settings=SETTINGS, books_options={"rate_limits": EVERY_REQUEST})
+    flow = flow_of(link)
+    flow.slots_per_record = 2.0
+    flow.save(update_fields=["slots_per_record"])
+    with FlowRunner(flow, now=clock.now) as runner:
+        preview = backfills.preview(runner, *NOVEMBER)
+    assert preview.eligible == 100
+    assert preview.eta == clock.now() + dt.timedelta(hours=math.ceil(200 / PER_HOUR) - 1)
+
+    flow.slots_per_record = 3.0
+    flow.save(update_fields=["slots_per_record"])
+    backfills.start(flow, *NOVEMBER, expected=preview)
+    report = Engine(link, now=clock.now).run()
+    assert report.pushed > 0
+    flow.refresh_from_db()
+    assert flow.slots_per_record == 1.0  # one call an invoice, as this run measured it

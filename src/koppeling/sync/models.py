@@ -279,6 +279,9 @@ class Flow(models.Model):
     waiting_until = models.DateTimeField(null=True, blank=True)
     backlog = models.PositiveIntegerField(default=0)
     backlog_eta = models.DateTimeField(null=True, blank=True)
+    #: rate-limit slots one record cost the target in the last run that pushed (its write and the
+    #: calls beside it, e.g. a look-up before a create): every ETA of this flow counts with it
+    slots_per_record = models.FloatField(default=1.0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -361,11 +361,13 @@ class FlowRunner:
                     error_code=report.error_code,
                     error_params=report.error_params,
                 )
+            measured = {"slots_per_record": report.slots_per_record} if report.slots_per_record else {}
             Flow.objects.filter(pk=self.flow.pk).update(
                 last_run_at=now,
                 waiting_until=report.waiting_until,
                 backlog=report.backlog,
                 backlog_eta=report.eta,
+                **measured,
             )
             type(self.flow.link).objects.filter(pk=self.flow.link_id).update(last_run_at=now)
             if report.paused:
@@ -389,11 +391,13 @@ class FlowRunner:
         )
         if stop is not None and stop.reason == "rate_limited":
             report.waiting_until = stop.retry_at
-        if report.backlog:
+        if report.pushed:
             # a record costs its write slot plus the slots its calls took (a look-up before a create,
             # say), as this run measured them: an ETA of one slot a record was 6.5× too early
             own = 0 if run.target_paced else 1  # a paced target's writes are among its calls
-            each = own + self.target_call_slots / report.pushed if report.pushed else 1.0
+            report.slots_per_record = own + self.target_call_slots / report.pushed
+        if report.backlog:
+            each = report.slots_per_record or self.flow.slots_per_record
             report.eta = self.limiter.eta(
                 self.target, self.kind.writes, report.backlog, self.now(), slots_each=each
             )

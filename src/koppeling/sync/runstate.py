@@ -61,6 +61,8 @@ class RunReport:
     waiting_until: dt.datetime | None = None
     backlog: int = 0
     eta: dt.datetime | None = None
+    #: rate-limit slots a record cost the target in this run (None when nothing was pushed)
+    slots_per_record: float | None = None
     pushed_ids: list[int] = field(default_factory=list)
     would_push: list[tuple[str, Any]] = field(default_factory=list)
     would_fail: list[tuple[str, Outcome]] = field(default_factory=list)
