@@ -11,7 +11,8 @@ deltas not folded yet in one statement (one snapshot): exact at any moment.
 The triggers are the database backend's, not a migration's (as ``web.ops.dbguards``): a trigger
 naming the ledger breaks Django's SQLite table rebuild, so the SQLite schema editor lifts them
 for a schema change and ``install`` puts them back; ``post_migrate`` installs them too (both
-databases; idempotent). Migration ``0013`` installs them and fills the totals from the ledger
+databases). A trigger's name carries a hash of its definition (``trigger_name``): ``install``
+replaces those of another version and leaves current ones alone. Migration ``0013`` installs them and fills the totals from the ledger
 (``rebuild``) in one transaction. The booked day is the local day of ``pushed_at`` in
 ``settings.TIME_ZONE`` (SQLite: the process's zone, which Django sets from it): after changing the
 zone, ``migrate`` (the triggers take the new zone) and ``rebuild()`` (e.g. from ``django shell``).
@@ -22,6 +23,7 @@ lifts them): it ends with ``rebuild()``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,7 +37,7 @@ from .totals_models import NO_DATE, Grain, LedgerTotal, LedgerTotalDelta
 
 __all__ = [
     "COMPACT_ON_READ",
-    "TRIGGERS",
+    "EVENTS",
     "Part",
     "compact",
     "drop",
@@ -44,6 +46,7 @@ __all__ = [
     "installed",
     "rebuild",
     "totals_query",
+    "trigger_name",
 ]
 
 LEDGER = "sync_syncrecord"
@@ -54,11 +57,9 @@ COMPACT_ON_READ = 5000
 #: the ledger columns the totals depend on (an update of any other column adds no delta)
 WATCHED = ("link_id", "flow_id", "object_type", "state", "reconcile_status", "error_code")
 WATCHED_VALUES = ("order_date", "pushed_at", "amount_inc", "sent")
-TRIGGERS = (
-    "koppeling_ledger_totals_insert",
-    "koppeling_ledger_totals_update",
-    "koppeling_ledger_totals_delete",
-)
+#: the ledger's events with a totals trigger; the triggers' names: ``trigger_name``
+EVENTS = ("insert", "update", "delete")
+PREFIX = "koppeling_ledger_totals_"
 _KEY = ("object_type", "state", "reconcile_status", "error_code", "country", "regime", "currency")
 _DELTA_COLUMNS = (
     "organisation_id, object_type, state, reconcile_status, error_code, order_day, booked_day, "
@@ -124,46 +125,56 @@ def _changed(vendor: str) -> str:
     return " OR ".join(parts)
 
 
-def _postgres_sql() -> list[str]:
-    both = _delta_insert("OLD", "-", "postgresql") + " " + _delta_insert("NEW", "", "postgresql")
-    bodies = {
-        "insert": _delta_insert("NEW", "", "postgresql"),
-        "update": both,
-        "delete": _delta_insert("OLD", "-", "postgresql"),
-    }
-    sql = []
+def _definitions(vendor: str) -> dict[str, list[str]]:
+    """Per event, the statements that create its trigger (``{name}``: the trigger's name, and on
+    PostgreSQL its function's)."""
+    columns = ", ".join((*WATCHED, *WATCHED_VALUES))
+    old, new = _delta_insert("OLD", "-", vendor), _delta_insert("NEW", "", vendor)
+    bodies = {"insert": new, "update": f"{old} {new}", "delete": old}
+    events = {"insert": "AFTER INSERT", "update": f"AFTER UPDATE OF {columns}", "delete": "AFTER DELETE"}
+    found = {}
     for event, body in bodies.items():
-        sql.append(
-            f"CREATE OR REPLACE FUNCTION koppeling_ledger_totals_{event}() RETURNS trigger "
-            f"LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$"
-        )
-    columns = ", ".join((*WATCHED, *WATCHED_VALUES))
-    events = {
-        "insert": "AFTER INSERT",
-        "update": f"AFTER UPDATE OF {columns}",
-        "delete": "AFTER DELETE",
-    }
-    for event, when in events.items():
-        condition = f" WHEN ({_changed('postgresql')})" if event == "update" else ""
-        sql.append(f"DROP TRIGGER IF EXISTS koppeling_ledger_totals_{event} ON {LEDGER}")
-        sql.append(
-            f"CREATE TRIGGER koppeling_ledger_totals_{event} {when} ON {LEDGER} FOR EACH ROW"
-            f"{condition} EXECUTE FUNCTION koppeling_ledger_totals_{event}()"
-        )
-    return sql
+        condition = f" WHEN ({_changed(vendor)})" if event == "update" else ""
+        if vendor == "postgresql":
+            found[event] = [
+                "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger "
+                f"LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$",
+                f"CREATE TRIGGER {{name}} {events[event]} ON {LEDGER} FOR EACH ROW{condition} "
+                "EXECUTE FUNCTION {name}()",
+            ]
+        else:
+            found[event] = [
+                f"CREATE TRIGGER IF NOT EXISTS {{name}} {events[event]} ON {LEDGER} FOR EACH ROW"
+                f"{condition} BEGIN {body} END"
+            ]
+    return found
 
 
-def _sqlite_sql() -> list[str]:
-    columns = ", ".join((*WATCHED, *WATCHED_VALUES))
-    return [
-        f"CREATE TRIGGER IF NOT EXISTS koppeling_ledger_totals_insert AFTER INSERT ON {LEDGER} "
-        f"FOR EACH ROW BEGIN {_delta_insert('NEW', '', 'sqlite')} END",
-        f"CREATE TRIGGER IF NOT EXISTS koppeling_ledger_totals_update AFTER UPDATE OF {columns} "
-        f"ON {LEDGER} FOR EACH ROW WHEN {_changed('sqlite')} BEGIN "
-        f"{_delta_insert('OLD', '-', 'sqlite')} {_delta_insert('NEW', '', 'sqlite')} END",
-        f"CREATE TRIGGER IF NOT EXISTS koppeling_ledger_totals_delete AFTER DELETE ON {LEDGER} "
-        f"FOR EACH ROW BEGIN {_delta_insert('OLD', '-', 'sqlite')} END",
-    ]
+def trigger_name(event: str, vendor: str) -> str:
+    """The trigger's name carries a hash of its definition: a changed definition (new code, another
+    ``TIME_ZONE``) is a new name, so ``install`` knows what to replace without comparing SQL, and
+    leaves current triggers alone (no lock on the ledger at every ``migrate``)."""
+    version = hashlib.sha256(repr(_definitions(vendor)).encode()).hexdigest()[:10]
+    return f"{PREFIX}{event}_{version}"
+
+
+def _present(connection: Any, cursor: Any) -> set[str]:
+    """The totals triggers on the ledger, of any version."""
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal", [LEDGER]
+        )
+    else:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [LEDGER])
+    return {name for (name,) in cursor.fetchall() if name.startswith(PREFIX)}
+
+
+def _drop(connection: Any, cursor: Any, name: str) -> None:
+    if connection.vendor == "postgresql":
+        cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {LEDGER}")
+        cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    else:
+        cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 def _has_tables(connection: Any, cursor: Any) -> bool:
@@ -171,7 +182,8 @@ def _has_tables(connection: Any, cursor: Any) -> bool:
 
 
 def install(using: Any = "default", **_kwargs: Any) -> None:
-    """Create (or replace) the triggers where the ledger and the delta table exist.
+    """Create the triggers where the ledger and the delta table exist; replace those of another
+    version; leave current ones alone.
 
     ``using``: a database alias (as ``post_migrate`` sends it) or a connection."""
     connection = _connection(using)
@@ -180,34 +192,31 @@ def install(using: Any = "default", **_kwargs: Any) -> None:
     with connection.cursor() as cursor:
         if not _has_tables(connection, cursor):
             return
-        for statement in _postgres_sql() if connection.vendor == "postgresql" else _sqlite_sql():
-            cursor.execute(statement)
+        present = _present(connection, cursor)
+        wanted = {event: trigger_name(event, connection.vendor) for event in EVENTS}
+        for stale in present - set(wanted.values()):
+            _drop(connection, cursor, stale)
+        definitions = _definitions(connection.vendor)
+        for event, name in wanted.items():
+            if name not in present:
+                for statement in definitions[event]:
+                    cursor.execute(statement.replace("{name}", name))
 
 
 def drop(using: Any = "default", **_kwargs: Any) -> None:
     """Remove the triggers (the SQLite schema editor, before a table rebuild)."""
     connection = _connection(using)
-    on = f" ON {LEDGER}" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and LEDGER not in connection.introspection.table_names(cursor):
-            return
-        for name in TRIGGERS:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {name}{on}")
+        for name in _present(connection, cursor):
+            _drop(connection, cursor, name)
 
 
 def installed(using: Any = "default") -> set[str]:
-    """The names of the totals triggers the database has (a health check, and the tests)."""
+    """The events whose current trigger the database has (a health check, and the tests)."""
     connection = _connection(using)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal", [LEDGER]
-            )
-        else:
-            cursor.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [LEDGER]
-            )
-        return {name for (name,) in cursor.fetchall()} & set(TRIGGERS)
+        present = _present(connection, cursor)
+    return {event for event in EVENTS if trigger_name(event, connection.vendor) in present}
 
 
 # -- folding the deltas ----------------------------------------------------------------------------
