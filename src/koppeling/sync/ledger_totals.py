@@ -12,12 +12,12 @@ The triggers are the database backend's, not a migration's (as ``web.ops.dbguard
 naming the ledger breaks Django's SQLite table rebuild, so the SQLite schema editor lifts them
 for a schema change and ``install`` puts them back; ``post_migrate`` installs them too (both
 databases). A trigger's name carries a hash of its definition (``trigger_name``): ``install``
-replaces those of another version and leaves current ones alone. Migration ``0013`` installs them and fills the totals from the ledger
-(``rebuild``) in one transaction. The booked day is the local day of ``pushed_at`` in
-``settings.TIME_ZONE`` (SQLite: the process's zone, which Django sets from it): after changing the
-zone, ``migrate`` (the triggers take the new zone) and ``rebuild()`` (e.g. from ``django shell``).
-A data migration that writes the ledger on SQLite runs without the triggers (the schema editor
-lifts them): it ends with ``rebuild()``.
+replaces those of another version and leaves current ones alone. Migration ``0013`` installs
+them and fills the totals from the ledger (``rebuild``) in one transaction. The booked day is
+the local day of ``pushed_at`` in ``settings.TIME_ZONE`` (SQLite: the process's zone, which
+Django sets from it): after changing the zone, ``migrate`` (the triggers take the new zone) and
+``rebuild()`` (e.g. from ``django shell``). A data migration that writes the ledger on SQLite
+runs without the triggers (the schema editor lifts them): it ends with ``rebuild()``.
 """
 
 from __future__ import annotations
