@@ -19,7 +19,10 @@ class OpsConfig(AppConfig):
         post_migrate.connect(install_totals_triggers, dispatch_uid="koppeling-ledger-totals-triggers")
 
 
-def install_totals_triggers(using: str = "default", **_kwargs: object) -> None:
+def install_totals_triggers(sender: object = None, using: str = "default", **_kwargs: object) -> None:
+    """Once per ``migrate`` (the signal comes for every app): after the sync app's."""
+    if getattr(sender, "label", "sync") != "sync":
+        return
     from koppeling.sync import ledger_totals
 
     ledger_totals.install(using)
