@@ -329,6 +329,19 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rebuild_totals(args: argparse.Namespace) -> int:
+    """The dashboard's totals counted again from the ledger (after a time zone change, or a data
+    fix that wrote the ledger without the triggers): docs/operations.md, upgrade."""
+    _django()
+    from koppeling.sync import ledger_totals
+    from koppeling.sync.models import SyncRecord
+
+    ledger_totals.install()
+    ledger_totals.rebuild()
+    print(f"dashboard totals counted again from {SyncRecord.objects.count()} ledger row(s)")
+    return 0
+
+
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
     """Re-encrypt all stored credentials under the first key (docs/operations.md, rotate keys)."""
     _django()
@@ -419,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", help="create or upgrade the database")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("rebuild-totals", help="count the dashboard's totals again from the ledger")
+    p.set_defaults(func=cmd_rebuild_totals)
 
     p = sub.add_parser("rotate-keys", help="re-encrypt stored credentials under the first Fernet key")
     p.set_defaults(func=cmd_rotate_keys)

@@ -308,3 +308,23 @@ def test_install_replaces_an_old_version_and_leaves_a_current_one():
     with connection.cursor() as cursor:
         names = ledger_totals._present(connection, cursor)
     assert names == {ledger_totals.trigger_name(e, vendor) for e in ledger_totals.EVENTS}
+
+
+@pytest.mark.django_db
+def test_rebuild_totals_on_the_command_line_counts_what_the_triggers_missed(capsys):
+    """A write the triggers did not see (here: with them dropped) is counted by `koppeling
+    rebuild-totals`, which also puts the triggers back."""
+    from koppeling import cli
+
+    rng = random.Random(11)
+    flows = _flows()
+    orgs = sorted({f.organisation_id for f in flows})
+    ledger_totals.drop()
+    serial = [0]
+    for _ in range(40):
+        _change(rng, flows, serial)
+    assert check(orgs, rng) != []
+    assert cli.main(["rebuild-totals"]) == 0
+    assert "counted again from" in capsys.readouterr().out
+    assert ledger_totals.installed() == set(ledger_totals.EVENTS)
+    assert check(orgs, rng) == []
