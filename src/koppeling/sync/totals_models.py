@@ -31,6 +31,10 @@ class Grain(models.TextChoices):
     BOOKED_DAY = "b", "booked day"
 
 
+#: what a total is kept per, beside its grain, state, period and organisation
+FACTS = ("object_type", "reconcile_status", "error_code", "country", "regime", "currency")
+
+
 class LedgerTotal(models.Model):
     """How many ledger rows, and their ``amount_inc``, share one key in one period of a grain."""
 
@@ -50,18 +54,7 @@ class LedgerTotal(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=[
-                    "grain",
-                    "state",
-                    "period",
-                    "organisation_id",
-                    "object_type",
-                    "reconcile_status",
-                    "error_code",
-                    "country",
-                    "regime",
-                    "currency",
-                ],
+                fields=["grain", "state", "period", "organisation_id", *FACTS],
                 name="ledger_total_key",
             )
         ]
@@ -70,16 +63,7 @@ class LedgerTotal(models.Model):
             # 1,000 organisations: 10.5 -> 6 ms); SQLite has no INCLUDE and gets the plain index
             models.Index(
                 fields=["grain", "state", "period", "organisation_id"],
-                include=[
-                    "n",
-                    "amount",
-                    "object_type",
-                    "reconcile_status",
-                    "error_code",
-                    "country",
-                    "regime",
-                    "currency",
-                ],
+                include=["n", "amount", *FACTS],
                 name="ledger_total_read",
             )
         ]
