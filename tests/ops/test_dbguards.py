@@ -1,15 +1,23 @@
-"""The SQLite tenancy triggers survive Django's table rebuilds (``web.ops.sqlite``): a schema change
-of a guarded table succeeds, and the triggers are back after it."""
+"""The SQLite triggers (tenancy guards, the ledger's totals) survive Django's table rebuilds
+(``web.ops.sqlite``): a schema change of a guarded table or of the ledger succeeds, and every
+trigger is back after it."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import connection, models
 
-from koppeling.sync.models import Connection, Flow, Link
+from koppeling.sync import ledger_totals
+from koppeling.sync.models import Connection, Flow, Link, SyncRecord
 from koppeling.web.ops.dbguards import TRIGGERS
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL uses foreign keys")
+
+
+def _expected() -> list[str]:
+    guards = [name for name, _event, _condition in TRIGGERS]
+    totals = [ledger_totals.trigger_name(event, "sqlite") for event in ledger_totals.EVENTS]
+    return sorted(guards + totals)
 
 
 def _triggers() -> list[str]:
@@ -29,8 +37,13 @@ def _alter(model, name: str, max_length: int) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_rebuild_of_every_guarded_table_keeps_the_triggers(link):
-    assert _triggers() == sorted(name for name, _event, _condition in TRIGGERS)
-    changed = [(Connection, "name", 200), (Link, "name", 200), (Flow, "kind", 50)]
+    assert _triggers() == _expected()
+    changed = [
+        (Connection, "name", 200),
+        (Link, "name", 200),
+        (Flow, "kind", 50),
+        (SyncRecord, "source_status", 50),
+    ]
     try:
         for model, name, length in changed:
             _alter(model, name, length + 1)
@@ -39,5 +52,5 @@ def test_a_rebuild_of_every_guarded_table_keeps_the_triggers(link):
             model._meta.get_field(name).max_length = length + 1
             _alter(model, name, length)
             model._meta.get_field(name).max_length = length
-    assert _triggers() == sorted(name for name, _event, _condition in TRIGGERS)
+    assert _triggers() == _expected()
     assert Link.objects.get(pk=link.pk).flows.count() == 1  # the data came through the rebuilds
