@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from decimal import Decimal
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -38,16 +37,21 @@ class ExactRecord:
     """
 
     __slots__ = ("_exact_key",)
-    _values: Callable[[Any], tuple[object, ...]]  # the fields' values in order (set by ``record``)
+    _others: Callable[[Any], tuple[object, ...]]  # the other fields' values (set by ``record``)
+    _amounts: Callable[[Any], tuple[object, ...]]  # the ``Decimal`` fields' values (set by ``record``)
 
     def exact_key(self) -> tuple[object, ...]:
+        """The values of the fields that are not amounts, then the text of each amount field (a
+        Decimal's digits; ``str(None)`` is no Decimal's text): equal only for records that are the
+        same in every digit."""
         try:
-            return self._exact_key  # type: ignore[no-any-return]
-        except AttributeError:
-            pass
-        key = tuple(str(value) if type(value) is Decimal else value for value in self._values(self))
-        object.__setattr__(self, "_exact_key", key)  # a frozen record: set once, like a cached hash
-        return key
+            key = self._exact_key  # None until asked (``record``'s constructor sets it)
+        except AttributeError:  # a record copied or unpickled without it
+            key = None
+        if key is None:
+            key = self._others(self) + tuple(map(str, self._amounts(self)))
+            object.__setattr__(self, "_exact_key", key)  # a frozen record: set once, like a cached hash
+        return key  # type: ignore[no-any-return]
 
 
 def record(cls: R) -> R:
@@ -70,6 +74,9 @@ def record(cls: R) -> R:
             namespace[f"_default_{f.name}"] = f.default
             parameters.append(f"{f.name}=_default_{f.name}")
     body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
+    if issubclass(cls, ExactRecord):
+        namespace["_set_exact_key"] = ExactRecord._exact_key.__set__  # type: ignore[attr-defined]
+        body += "    _set_exact_key(self, None)\n"
     exec(f"def __init__(self, {', '.join(parameters)}):\n{body}", namespace)  # noqa: S102 - as dataclasses does
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
@@ -77,5 +84,15 @@ def record(cls: R) -> R:
     init.__doc__ = cls.__init__.__doc__
     cls.__init__ = init
     if issubclass(cls, ExactRecord):
-        cls._values = attrgetter(*names)
+        amounts = [f.name for f in dataclasses.fields(cls) if "Decimal" in str(f.type)]
+        cls._others = _getter([name for name in names if name not in amounts])
+        cls._amounts = _getter(amounts)
     return cls
+
+
+def _getter(names: list[str]) -> Callable[[Any], tuple[object, ...]]:
+    """``record -> tuple of the named fields`` (``attrgetter`` gives a bare value for one name)."""
+    if len(names) == 1:
+        get = attrgetter(names[0])
+        return lambda item: (get(item),)
+    return attrgetter(*names) if names else lambda item: ()

@@ -3,9 +3,10 @@
 A shop's lines repeat (the same products at the same prices), so the per-line steps — rounding a
 completed line, fitting it to the target's computation, translating a source line, formatting an
 import-file line — remember their answer per distinct line. The key holds the line's
-``ExactRecord.exact_key`` (every ``Decimal`` by its digits) and the other inputs, so an answer is
-only ever reused for inputs that are the same in every digit. Bounded: when full, the oldest answer
-is dropped, so memory stays flat however many distinct lines a file has.
+``core.records.ExactRecord.exact_key`` (every ``Decimal`` by its digits) and the other inputs, so
+an answer is only ever reused for inputs that are the same in every digit. Bounded: when full, the
+memory starts afresh (as the Strato reader's caches do), so it stays flat however many distinct
+lines a file has, and a full memory costs one ``clear`` per ``size`` new answers, not a search.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ class Remembered(dict[K, V], Generic[K, V]):
         self.size = size
 
     def keep(self, key: K, answer: V) -> V:
-        """Remember ``answer`` for ``key`` (dropping the oldest answer when full) and return it."""
+        """Remember ``answer`` for ``key`` (after emptying a full memory) and return it."""
         if len(self) >= self.size:
-            del self[next(iter(self))]
+            self.clear()
         self[key] = answer
         return answer

@@ -259,7 +259,7 @@ def invoice_bodies(invoice: Invoice) -> list[str]:
     return [found(line.exact_key()) or bodies.keep(line.exact_key(), _body(line)) for line in invoice.lines]
 
 
-#: line bodies by the line's exact key (``core.models.ExactRecord``: equal Decimals may print
+#: line bodies by the line's exact key (``core.records.ExactRecord``: equal Decimals may print
 #: differently, and the body prints them): a shop's lines repeat order after order
 _BODIES: Remembered[tuple, str] = Remembered(2048)
 

@@ -82,14 +82,14 @@ LINE_CACHE_SIZE = 2048
 def line_of(line: StratoLine, gross: bool) -> OrderLine:
     """One line; a positive discount is made negative (the converter reports it).
 
-    Equal lines give the same ``OrderLine`` (remembered per exact value: ``core.models.ExactRecord``),
+    Equal lines give the same ``OrderLine`` (remembered per exact value: ``core.records.ExactRecord``),
     so the core's per-line steps find it in their caches too.
     """
     key = (line.exact_key(), gross)
     return _LINES.get(key) or _LINES.keep(key, _line_of(line, gross))
 
 
-#: core lines by the Strato line's exact key (``core.models.ExactRecord``) and the tax model
+#: core lines by the Strato line's exact key (``core.records.ExactRecord``) and the tax model
 _LINES: Remembered[tuple, OrderLine] = Remembered(LINE_CACHE_SIZE)
 
 
