@@ -24,12 +24,12 @@ def organisations(request: HttpRequest) -> dict:
     mine = organisations_for(user).order_by("name", "pk")
     first = list(mine[: SWITCH_LIST_MAX + 1])
     chosen = request.session.get(CURRENT_ORGANISATION) if hasattr(request, "session") else None
+    many = len(first) > SWITCH_LIST_MAX
     current = next((o for o in first if o.pk == chosen), None)
-    if current is None and chosen and len(first) > SWITCH_LIST_MAX:
+    if current is None and chosen and many:  # chosen, but past the first ones by name
         current = mine.filter(pk=chosen).first()
     if current is None and first:
         current = first[0]
-    many = len(first) > SWITCH_LIST_MAX
     return {
         "my_organisations": [] if many else first,
         "many_organisations": many,

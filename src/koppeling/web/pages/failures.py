@@ -18,13 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from koppeling.sync import ledger_totals
 from koppeling.sync.models import RecordState, Role, SyncRecord
 from koppeling.sync.outcomes import render as render_outcome
 from koppeling.sync.review import VERWERK_PRIORITY, ignore_record, retry_record, unignore_record
 from koppeling.sync.tasks import enqueue_on_commit, push_record_now
 
-from ..access import organisations_for, records_for, require
+from ..access import records_for, require
 from .common import (
     LinkFilter,
     acting_organisations,
@@ -36,6 +35,7 @@ from .common import (
     safe_next,
     user_label,
 )
+from .ledger import kept_totals
 
 #: "retry all" takes at most this many at once (each is one priority task)
 MAX_SELECTION = 500
@@ -68,18 +68,7 @@ def _count(request: HttpRequest, rows, links: LinkFilter) -> int:
     where = Q(state=RecordState.FAILED) & ~Q(object_type="batch")
     if reason := _reason(request):
         where &= Q(error_code=reason)
-    found = _kept(request, where)
-    return sum(row["n"] for row in found)
-
-
-def _kept(request: HttpRequest, where: Q, group: tuple[str, ...] = ()) -> list[dict]:
-    return ledger_totals.totals_query(
-        organisations_for(request.user).values("pk"),
-        where=where,
-        parts=ledger_totals.grains_for(None, None),
-        days=None,
-        group=group,
-    )
+    return sum(row["n"] for row in kept_totals(request.user, where))
 
 
 def _record(request: HttpRequest, pk: int, *, act: bool) -> SyncRecord:
@@ -106,7 +95,7 @@ def failures(request: HttpRequest) -> HttpResponse:
     page, shown = keyset_page(
         request, rows.select_related("link__target"), _count(request, rows, links), "updated_at"
     )
-    found = _kept(request, Q(state=RecordState.FAILED), group=("error_code",))
+    found = kept_totals(request.user, Q(state=RecordState.FAILED), group=("error_code",))
     reasons = sorted(found, key=lambda row: (-row["n"], row["error_code"]))[:50]
     in_progress = (
         records_for(request.user)

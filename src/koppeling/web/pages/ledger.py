@@ -155,18 +155,26 @@ class ReportFilter:
         return where
 
 
+def kept_totals(
+    user, where: Q, *, start: Any = None, end: Any = None, group: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """``n`` and ``amount`` per ``group`` over the user's organisations, order days ``start`` ..
+    ``end`` (either open), from the totals the database keeps (``sync.ledger_totals``)."""
+    return ledger_totals.totals_query(
+        organisations_for(user).values("pk"),
+        where=where,
+        parts=ledger_totals.grains_for(start, end),
+        days=None if start is None and end is None else (start, end),
+        group=group,
+    )
+
+
 def filter_totals(user, flt: ReportFilter, rows: QuerySet[SyncRecord]) -> tuple[int, list[dict[str, Any]]]:
     """``totals`` of the filter: from the totals the database keeps where they answer it (exact,
     a few thousand rows at most read), else counted from the ``rows``."""
     if not flt.from_totals():
         return totals(rows)
-    found = ledger_totals.totals_query(
-        organisations_for(user).values("pk"),
-        where=flt.totals_where(),
-        parts=ledger_totals.grains_for(flt.start, flt.end),
-        days=None if flt.start is None and flt.end is None else (flt.start, flt.end),
-        group=("currency",),
-    )
+    found = kept_totals(user, flt.totals_where(), start=flt.start, end=flt.end, group=("currency",))
     per_currency = [
         {"currency": row["currency"], "n": row["n"], "total_inc": row["amount"]}
         for row in sorted(found, key=lambda row: row["currency"])

@@ -35,6 +35,7 @@ from koppeling.sync.totals_models import Grain
 
 from ..access import links_for, organisations_for, records_for
 from .common import acting_organisations, day_start, pager, query_without, today
+from .ledger import kept_totals
 
 LINKS_PER_PAGE = 25
 CHART_DAYS = 30
@@ -178,13 +179,7 @@ def recent_failures(user, size: int = 10) -> list[SyncRecord]:
 
 def open_counts(user) -> dict[str, int]:
     """Failed and in-review rows per state, from the totals the database keeps."""
-    rows = ledger_totals.totals_query(
-        organisations_for(user).values("pk"),
-        where=Q(state__in=(RecordState.FAILED, RecordState.NEEDS_REVIEW)),
-        parts=ledger_totals.grains_for(None, None),
-        days=None,
-        group=("state",),
-    )
+    rows = kept_totals(user, Q(state__in=(RecordState.FAILED, RecordState.NEEDS_REVIEW)), group=("state",))
     return {row["state"]: row["n"] for row in rows}
 
 
