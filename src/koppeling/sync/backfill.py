@@ -174,13 +174,7 @@ def preview(
     for currency in unstated:
         result.totals_ex.pop(currency, None)
     result.ahead = _waiting(flow, run.kind.object_type).filter(priority__gt=ledger.BACKFILL_PRIORITY).count()
-    result.eta = run.limiter.eta(
-        runner.target,
-        run.kind.writes,
-        result.ahead + result.eligible,
-        run.now(),
-        slots_each=flow.slots_per_record,  # as the flow's last run measured a record's cost
-    )
+    result.eta = runner.eta(result.ahead + result.eligible)
     return result
 
 
@@ -246,13 +240,7 @@ def progress(backfill: Backfill, runner: FlowRunner | None = None) -> BackfillPr
     if runner is not None and remaining and backfill.status == BackfillStatus.RUNNING:
         flow = backfill.flow
         ahead = _waiting(flow, runner.kind.object_type).filter(priority__gt=ledger.BACKFILL_PRIORITY).count()
-        result.eta = runner.limiter.eta(
-            runner.target,
-            runner.kind.writes,
-            ahead + remaining,
-            runner.now(),
-            slots_each=flow.slots_per_record,
-        )
+        result.eta = runner.eta(ahead + remaining)
     return result
 
 

@@ -397,10 +397,13 @@ class FlowRunner:
             own = 0 if run.target_paced else 1  # a paced target's writes are among its calls
             report.slots_per_record = own + self.target_call_slots / report.pushed
         if report.backlog:
-            each = report.slots_per_record or self.flow.slots_per_record
-            report.eta = self.limiter.eta(
-                self.target, self.kind.writes, report.backlog, self.now(), slots_each=each
-            )
+            report.eta = self.eta(report.backlog, slots_each=report.slots_per_record)
+
+    def eta(self, waiting: int, *, slots_each: float | None = None) -> dt.datetime | None:
+        """When ``waiting`` records should all be written, within the target's limits: each costs
+        ``slots_each`` slots, by default what the flow's last pushing run measured."""
+        each = slots_each or self.flow.slots_per_record
+        return self.limiter.eta(self.target, self.kind.writes, waiting, self.now(), slots_each=each)
 
     def _watch_reachability(self, report: RunReport) -> None:
         """Several failed runs in a row: one alert (no pause — retrying is right); the first run that
