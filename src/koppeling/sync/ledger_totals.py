@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F, Max, Min, Q, QuerySet, Sum, Value
 
-from .totals_models import NO_DATE, Grain, LedgerTotal, LedgerTotalDelta
+from .totals_models import KEY_FIELDS, NO_DATE, Grain, LedgerTotal, LedgerTotalDelta
 
 __all__ = [
     "COMPACT_ON_READ",
@@ -248,8 +248,7 @@ def _fold_selects(source: str, vendor: str, where: str = "") -> list[str]:
 
 _TOTAL_COLUMNS = "grain, period, organisation_id, " + ", ".join(_KEY) + ", n, amount"
 _CONFLICT = (
-    "ON CONFLICT (grain, state, period, organisation_id, object_type, reconcile_status, error_code, "
-    f"country, regime, currency) DO UPDATE SET n = {TOTALS}.n + excluded.n, "
+    f"ON CONFLICT ({', '.join(KEY_FIELDS)}) DO UPDATE SET n = {TOTALS}.n + excluded.n, "
     f"amount = {TOTALS}.amount + excluded.amount RETURNING id, n, amount"
 )
 

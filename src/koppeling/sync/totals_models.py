@@ -33,6 +33,8 @@ class Grain(models.TextChoices):
 
 #: what a total is kept per, beside its grain, state, period and organisation
 FACTS = ("object_type", "reconcile_status", "error_code", "country", "regime", "currency")
+#: a total's whole key (its unique constraint; the compactor's ``ON CONFLICT`` names the same)
+KEY_FIELDS = ("grain", "state", "period", "organisation_id", *FACTS)
 
 
 class LedgerTotal(models.Model):
@@ -54,7 +56,7 @@ class LedgerTotal(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["grain", "state", "period", "organisation_id", *FACTS],
+                fields=list(KEY_FIELDS),
                 name="ledger_total_key",
             )
         ]
