@@ -29,6 +29,11 @@ import sys
 import tempfile
 import time
 
+# core is pure (no Django): importable before the settings are; the rest is imported once set up
+from koppeling.core import vat
+from koppeling.core.facts import InvoiceFacts
+from koppeling.core.invoicing import check_invoice, order_to_invoice
+
 IN_FLIGHT = 4  # Acumulus's max_in_flight
 ALL_STATUSES = [str(i) for i in range(0, 20)]
 
@@ -109,10 +114,6 @@ class BareRules:
         self.answers: dict = {}
 
     def invoice(self, order):
-        from koppeling.core import vat
-        from koppeling.core.facts import InvoiceFacts
-        from koppeling.core.invoicing import check_invoice, order_to_invoice
-
         facts = None
         number = order.customer.vat_number
         country = (order.delivery or order.customer).country_code.upper() or order.customer.country_code
