@@ -27,8 +27,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
-from django.db.models import Q
-
 GOAL_MS = 100.0
 LINKS_PER_ORGANISATION = 10
 BATCH = 5000
@@ -220,7 +218,7 @@ def pages(user, today: dt.date) -> dict[str, tuple[str, dict[str, str], Any]]:
     which carries the sort key of that page's last row (keyset paging); the bare SELECT reads the
     same rows by the same key. Its page is ≈ 4/5 of the pages (capped at ``MAX_PAGE``, as before)."""
     from koppeling.web.access import links_for, records_for
-    from koppeling.web.pages.common import MAX_PAGE, PAGE_SIZE, cursor_of, parse_cursor
+    from koppeling.web.pages.common import MAX_PAGE, PAGE_SIZE, beyond, cursor_of, parse_cursor
     from koppeling.web.pages.ledger import ReportFilter
     from koppeling.web.pages.overview import LINKS_PER_PAGE
 
@@ -231,8 +229,7 @@ def pages(user, today: dt.date) -> dict[str, tuple[str, dict[str, str], Any]]:
     deep = min(MAX_PAGE, max(2, rows.count() // PAGE_SIZE * 4 // 5))
     before = rows[(deep - 1) * PAGE_SIZE - 1]  # the last row of the page before (once, not measured)
     cursor = cursor_of(before, "pushed_at")
-    moment, pk = parse_cursor(unquote(cursor))
-    after = rows.filter(Q(pushed_at__lte=moment) & (Q(pushed_at__lt=moment) | Q(pushed_at=moment, id__lt=pk)))
+    after = rows.filter(beyond("pushed_at", parse_cursor(unquote(cursor)), "lt"))  # as the page reads it
     failed = records_for(user).filter(state="failed").exclude(object_type="batch")
     links = links_for(user).order_by("organisation__name", "name", "pk")
     return {

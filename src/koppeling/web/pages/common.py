@@ -137,9 +137,9 @@ def keyset_page(
         wanted = min(wanted, MAX_PAGE)
     page = Pager(max(1, min(wanted, Pager(1, count, size).pages)), count, size, keyset=True)
     if after is not None:
-        shown = list(newest.filter(_beyond(field, after, "lt"))[:size])
+        shown = list(newest.filter(beyond(field, after, "lt"))[:size])
     elif before is not None:
-        shown = list(rows.filter(_beyond(field, before, "gt")).order_by(field, "id")[:size])[::-1]
+        shown = list(rows.filter(beyond(field, before, "gt")).order_by(field, "id")[:size])[::-1]
     else:
         shown = list(newest[page.offset : page.offset + size])
     base = query_without(request.GET, "page", "after", "before")
@@ -155,7 +155,7 @@ def keyset_page(
     return page, shown
 
 
-def _beyond(field: str, key: tuple[dt.datetime, int], direction: str) -> Q:
+def beyond(field: str, key: tuple[dt.datetime, int], direction: str) -> Q:
     """Rows past ``key`` in the sort order; the redundant bound on ``field`` alone is where the
     index scan starts (the OR alone is no index condition)."""
     value, pk = key
