@@ -351,11 +351,6 @@ class OrderReader:
                             if v is not None:
                                 values[k] = v
                 sline = el.sourceline + off
-                el.clear(keep_tail=True)
-                parent = el.getparent()
-                if parent is not None:
-                    while el.getprevious() is not None:
-                        del parent[0]
                 if progress is not None and not index & 1023:
                     progress(stream.tell())
                 yield build(index, sline, values, billing, delivery, lines, numbers)
@@ -397,13 +392,10 @@ class OrderReader:
         for el in _pulled(parser, stream):
             if skip:
                 skip -= 1
-                el.clear(keep_tail=True)
-                parent = el.getparent()
-                if parent is not None:
-                    while el.getprevious() is not None:
-                        del parent[0]
+                _free(el)
                 continue
             yield el, 0
+            _free(el)
 
     def _batched(self) -> Iterator[tuple]:
         """``(order element, line offset)`` for each order, parsed about a MiB of orders at a time.
@@ -573,6 +565,15 @@ class OrderReader:
         return values
 
 
+def _free(el: etree._Element) -> None:
+    """Drop a read order element and its read siblings (a streamed parse keeps memory flat so)."""
+    el.clear(keep_tail=True)
+    parent = el.getparent()
+    if parent is not None:
+        while el.getprevious() is not None:
+            del parent[0]
+
+
 def _amount_only(kind: str, text: str) -> tuple:
     """The raw line of a cost written as a plain amount (``<ShippingCosts>6.95</ShippingCosts>``)."""
     values: list = [kind] + [None] * (N_LINE - 1)
@@ -597,8 +598,10 @@ _ASCII_ENCODINGS = frozenset(
 )
 _DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 SCAN_CHUNK = 1 << 20
-#: what ``_batched`` parses at a time, and the most it holds for one order
-BATCH_BYTES = 1 << 20
+#: what ``_batched`` parses at a time (its tree is freed as a whole once its orders are read), and
+#: the most it holds for one order. 128 KiB (~65 orders): a batch's tree stays in the CPU caches
+#: while it is read (1 MiB batches cost as many instructions but 10-20 % more CPU time)
+BATCH_BYTES = 1 << 17
 #: how much of the file a streamed (pull) parse takes at a time
 STREAM_CHUNK = 64 << 10
 MAX_BATCH_BYTES = 64 << 20
