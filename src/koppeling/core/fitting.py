@@ -176,9 +176,10 @@ def _fit_per_line_from_ex(lines: list[InvoiceLine], target: Decimal) -> tuple[li
         if line.cost_price is not None or rate <= ZERO:
             booked += line.total_ex + line.vat_amount
             continue
-        answer = _FITTED.get(line.exact_key())
+        key = line.exact_key()
+        answer = _FITTED.get(key)
         if answer is None:
-            answer = _FITTED.keep(line.exact_key(), _fitted_from_ex(line))
+            answer = _FITTED.keep(key, _fitted_from_ex(line))
         fitted, missing = answer
         lines[i] = fitted
         booked += fitted.total_ex + fitted.vat_amount
@@ -208,15 +209,16 @@ def _fitted_from_ex(line: InvoiceLine) -> tuple[InvoiceLine, Decimal | None]:
 
 def _absorb(lines: list[InvoiceLine], rate: Decimal, missing: Decimal, *, per_invoice: bool) -> Decimal:
     """Move ``missing`` cents onto lines of ``rate`` whose (group) VAT does not change by it."""
-    order = sorted(
-        (
-            i
-            for i, line in enumerate(lines)
-            if line.vat_rate == rate and line.cost_price is None and line.total_ex
-        ),
-        key=lambda i: (-abs(lines[i].total_inc), i),
-    )
-    group = sum((lines[i].total_ex for i in order), ZERO) if per_invoice else ZERO
+    sizes = []  # (-|amount incl. VAT|, position): largest first, ties by position
+    group = ZERO
+    for i, line in enumerate(lines):
+        if line.vat_rate == rate and line.cost_price is None and line.total_ex:
+            sizes.append((-abs(line.total_ex + line.vat_amount), i))
+            group += line.total_ex
+    sizes.sort()
+    order = [i for _size, i in sizes]
+    if not per_invoice:
+        group = ZERO
     while missing:
         step = CENT if missing > 0 else -CENT
         moved = False
