@@ -228,31 +228,13 @@ _NATURES: Mapping[str, LineNature] = {"": LineNature.GOODS, **{n.value: n for n 
 def _decide(order: Order, settings: InvoiceSettings, facts: InvoiceFacts, on: dt.date) -> RegimeDecision:
     """The regime of the order's supplies; one per invoice (mixed places of supply stop the order)."""
     given = {line.nature for line in order.lines if line.kind == LineKind.PRODUCT}
-    natures = {_NATURES.get(nature) or LineNature(nature or LineNature.GOODS) for nature in given} or {
-        LineNature.GOODS
-    }
-    where = order.delivery or order.customer
-
-    def decide(nature: LineNature) -> RegimeDecision:
-        return decide_regime(
-            settings.seller_country,
-            order.customer,
-            on,
-            oss_registered=settings.oss_registered,
-            vat_hint=order.vat_hint,
-            strict_icp=settings.strict_icp,
-            destination=order.country_code,
-            postal_code=where.postal_code,
-            nature=nature,
-            vat_check=facts.vat_check,
-            vies_unavailable=settings.vies_unavailable,
-            oss=facts.oss,
-            oss_opt_in=settings.oss_opt_in,
+    if len(given) <= 1:  # the usual case: one nature (or none: goods), no set of members to sort
+        nature = given.pop() if given else ""
+        return _decide_for(
+            order, settings, facts, on, _NATURES.get(nature) or LineNature(nature or LineNature.GOODS)
         )
-
-    if len(natures) == 1:
-        return decide(natures.pop())
-    decisions = {nature: decide(nature) for nature in sorted(natures)}
+    natures = {_NATURES.get(nature) or LineNature(nature or LineNature.GOODS) for nature in given}
+    decisions = {nature: _decide_for(order, settings, facts, on, nature) for nature in sorted(natures)}
     places = {(d.regime, d.vat_country) for d in decisions.values()}
     if len(places) > 1:
         params = {
@@ -263,6 +245,28 @@ def _decide(order: Order, settings: InvoiceSettings, facts: InvoiceFacts, on: dt
         }
         raise RuleError(RuleCode.MIXED_PLACE_OF_SUPPLY, params, field="lines")
     return next(iter(decisions.values()))
+
+
+def _decide_for(
+    order: Order, settings: InvoiceSettings, facts: InvoiceFacts, on: dt.date, nature: LineNature
+) -> RegimeDecision:
+    """The regime of the order's supplies of one nature."""
+    where = order.delivery or order.customer
+    return decide_regime(
+        settings.seller_country,
+        order.customer,
+        on,
+        oss_registered=settings.oss_registered,
+        vat_hint=order.vat_hint,
+        strict_icp=settings.strict_icp,
+        destination=order.country_code,
+        postal_code=where.postal_code,
+        nature=nature,
+        vat_check=facts.vat_check,
+        vies_unavailable=settings.vies_unavailable,
+        oss=facts.oss,
+        oss_opt_in=settings.oss_opt_in,
+    )
 
 
 def _margin(order: Order, decision: RegimeDecision, settings: InvoiceSettings, seller: str) -> RegimeDecision:

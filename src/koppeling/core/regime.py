@@ -202,24 +202,13 @@ def decide_regime(
         on,
         nature if type(nature) is LineNature else LineNature(nature or LineNature.GOODS),
         vat_hint.strip().lower(),
-        _options(oss_registered, strict_icp, vies_unavailable, oss_opt_in),
+        oss_registered,
+        strict_icp,
+        vies_unavailable,
+        oss_opt_in,
         vat_check,
         oss,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Options:
-    oss_registered: bool
-    strict_icp: bool
-    vies_unavailable: str
-    oss_opt_in: bool
-
-
-@lru_cache(maxsize=64)
-def _options(oss_registered: bool, strict_icp: bool, vies_unavailable: str, oss_opt_in: bool) -> _Options:
-    """The link's options as one value (made once per combination: every order asks again)."""
-    return _Options(oss_registered, strict_icp, vies_unavailable, oss_opt_in)
 
 
 @lru_cache(maxsize=4096)
@@ -232,12 +221,16 @@ def _decide(
     on: dt.date,
     kind: LineNature,
     hint: str,
-    options: _Options,
+    oss_registered: bool,
+    strict_icp: bool,
+    vies_unavailable: str,
+    oss_opt_in: bool,
     vat_check: VatNumberCheck | None,
     oss: OssPosition | None,
 ) -> RegimeDecision:
     """``decide_regime`` on the facts that matter (not names or streets), remembered: a shop's
-    orders repeat the same few combinations all day, and the decision is pure."""
+    orders repeat the same few combinations all day, and the decision is pure. The link's options
+    come as plain values: the key is hashed in C (a dataclass of them hashed by Python per order)."""
     if not vat.is_eu(seller, on):
         raise RuleError(
             RuleCode.SELLER_COUNTRY_NOT_EU, {"country": seller, "date": on}, field="settings.seller_country"
@@ -253,12 +246,12 @@ def _decide(
         on,
         business,
         kind,
-        options.oss_registered,
+        oss_registered,
         oss,
-        options.oss_opt_in,
-        options.strict_icp,
+        oss_opt_in,
+        strict_icp,
         vat_check,
-        options.vies_unavailable,
+        vies_unavailable,
         territory,
     )
     if dest == seller and territory.in_eu_vat_area is not False:
