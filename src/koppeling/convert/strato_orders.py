@@ -214,7 +214,8 @@ class _OrderConversion:
         write = self._write
         try:
             for order in reader:
-                self._attribute_stray_bytes(order.line, order.number)
+                if self.stray_lines:  # repaired bytes not yet attributed (none: nothing to remember)
+                    self._attribute_stray_bytes(order.line, order.number)
                 report.read += 1
                 if limit is not None and converted >= limit:
                     report.skipped += 1
