@@ -124,7 +124,7 @@ def fit_lines(
 #: lines with an amount replaced, by (exact key, amount digits): ``_with_ex``
 _REPLACED: Remembered[tuple, InvoiceLine] = Remembered(_CACHE_SIZE)
 #: lines fitted by ``_fitted_from_ex``, by exact key (``ExactRecord.exact_key``)
-_FITTED: Remembered[tuple, tuple[InvoiceLine, Decimal | None]] = Remembered(_CACHE_SIZE)
+_FITTED: Remembered[str, tuple[InvoiceLine, Decimal | None]] = Remembered(_CACHE_SIZE)
 
 
 def _with_ex(line: InvoiceLine, ex: Decimal, vat: Decimal) -> InvoiceLine:

@@ -33,25 +33,32 @@ class ExactRecord:
     key names a record by every field, each ``Decimal`` by its text: equal keys mean records that
     are the same in every digit. It is worked out once per record (records are immutable, and a
     shop's repeated lines are shared objects), so a cache lookup costs one dict probe instead of
-    hashing the record and formatting its amounts each time.
+    hashing the record and formatting its amounts each time. It is one string, not a tuple: a
+    string keeps its hash, so a key that holds it is hashed in a few steps, not field by field.
     """
 
     __slots__ = ("_exact_key",)
     _others: Callable[[Any], tuple[object, ...]]  # the other fields' values (set by ``record``)
     _amounts: Callable[[Any], tuple[object, ...]]  # the ``Decimal`` fields' values (set by ``record``)
 
-    def exact_key(self) -> tuple[object, ...]:
-        """The values of the fields that are not amounts, then the text of each amount field (a
-        Decimal's digits; ``str(None)`` is no Decimal's text): equal only for records that are the
-        same in every digit."""
+    def exact_key(self) -> str:
+        """The ``repr`` of each field that is not an amount, then the text of each amount field (a
+        Decimal's digits; ``str(None)`` is no Decimal's text), between separators no ``repr`` or
+        Decimal text holds (``repr`` escapes control characters): equal only for records that are
+        the same in every digit."""
         try:
             key = self._exact_key  # None until asked (``record``'s constructor sets it)
         except AttributeError:  # a record copied or unpickled without it
             key = None
         if key is None:
-            key = self._others(self) + tuple(map(str, self._amounts(self)))
+            others = _UNIT.join(map(repr, self._others(self)))
+            key = others + _GROUP + _UNIT.join(map(str, self._amounts(self)))
             object.__setattr__(self, "_exact_key", key)  # a frozen record: set once, like a cached hash
         return key  # type: ignore[no-any-return]
+
+
+#: the exact key's separators: between fields, and between the other fields and the amounts
+_UNIT, _GROUP = "\x1f", "\x1e"
 
 
 def record(cls: R) -> R:

@@ -261,7 +261,7 @@ def invoice_bodies(invoice: Invoice) -> list[str]:
 
 #: line bodies by the line's exact key (``core.records.ExactRecord``: equal Decimals may print
 #: differently, and the body prints them): a shop's lines repeat order after order
-_BODIES: Remembered[tuple, str] = Remembered(2048)
+_BODIES: Remembered[str, str] = Remembered(2048)
 
 
 def _body(line: InvoiceLine) -> str:
