@@ -97,7 +97,7 @@ class OrderBuilder:
         because a shipping line may take its VAT rate from the order."""
         issues: list[Issue] = []
         lines = list(map(self.line_memo.get, raw_lines))
-        if None in lines:
+        if not all(lines):  # a line not remembered (``None in lines`` would call a line's __eq__ each)
             lines, numbers = self._parse_lines(raw_lines, lines, numbers, index, values, issues)
         number = values[O_NUMBER]
         number = number.strip() if number else ""
