@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from tests.sync.fakes import Shopfront, Warehouse
@@ -135,13 +136,21 @@ def batch_flow(db, seeded_shop):
     return Flow.objects.select_related("link", "source", "target").get(pk=flow.pk)
 
 
+def _local(hour: int) -> dt.datetime:
+    """Today at ``hour`` in the shop's time zone. The seeded shop's orders are placed relative to
+    the real clock (the days before today), so the batch tests run on today too: on a fixed date
+    the orders before it run out as the calendar moves on."""
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    return dt.datetime.combine(dt.date.today(), dt.time(hour), tzinfo=amsterdam).astimezone(dt.UTC)
+
+
 def _batch_run(flow, shopfront, now, **options):
     return Engine(flow.link, flow=flow, target=shopfront, now=lambda: now).run(**options)
 
 
 def test_orders_collect_during_the_day_and_go_out_as_one_batch(batch_flow):
     shopfront = Shopfront()
-    early = dt.datetime(2026, 12, 3, 4, 0, tzinfo=dt.UTC)  # 05:00 in Amsterdam: before deliver_at
+    early = _local(5)  # before deliver_at
     first = _batch_run(batch_flow, shopfront, early)
     waiting = SyncRecord.objects.filter(
         flow=batch_flow, object_type="order", state=RecordState.PENDING
@@ -152,7 +161,7 @@ def test_orders_collect_during_the_day_and_go_out_as_one_batch(batch_flow):
     report = _batch_run(batch_flow, shopfront, later)
     # then one batch holds every eligible order, each member points at it
     ((reference, batch),) = shopfront.batches.items()
-    assert reference == f"{batch_flow.pk}/2026-12-03-1"
+    assert reference == f"{batch_flow.pk}/{dt.date.today().isoformat()}-1"
     row = SyncRecord.objects.get(flow=batch_flow, object_type="batch")
     assert row.state == RecordState.PUSHED and report.pushed == len(batch.invoices) >= waiting
     # (the shop's sample orders are placed relative to the real clock: some may come in by 07:00)
@@ -166,7 +175,7 @@ def test_orders_collect_during_the_day_and_go_out_as_one_batch(batch_flow):
 
 def test_a_crash_after_delivery_finds_the_batch_by_reference(batch_flow, expired_claims):
     shopfront = Shopfront()
-    at = dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.UTC)
+    at = _local(9)
     with pytest.raises(SimulatedCrash):
         Engine(
             batch_flow.link,
@@ -193,7 +202,7 @@ def test_a_crash_at_every_step_of_a_batch_never_yields_two_files(batch_flow, exp
     it, the next run delivers the day's orders in exactly one file (found again by its reference
     where it was already delivered), and a re-run adds nothing."""
     shopfront = Shopfront()
-    at = dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.UTC)
+    at = _local(9)
     with pytest.raises(SimulatedCrash):
         Engine(batch_flow.link, flow=batch_flow, target=shopfront, now=lambda: at, crash_at=checkpoint).run()
     assert len(shopfront.batches) <= 1
