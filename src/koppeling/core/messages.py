@@ -90,8 +90,14 @@ def registered_codes() -> list[str]:
     return sorted(_CATALOGUE)
 
 
+#: stored as they are (exact types: an enum that is also a text is stored by its value)
+_AS_IS = frozenset({str, int, float, bool})
+
+
 def jsonable(value: Any) -> Any:
     """A parameter value as stored: Decimals, dates and enums become text; containers recurse."""
+    if value is None or value.__class__ in _AS_IS:  # most parameters: plain texts and numbers
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):
