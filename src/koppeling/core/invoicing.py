@@ -47,7 +47,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from koppeling.core import vat
 from koppeling.core.codes import CheckCode, RegimeCode, WarningCode
@@ -205,7 +205,7 @@ def _check_order_total(
             inexact += 1
         else:
             lines_inc += inc
-            if inc != inc.quantize(CENT, ROUND_HALF_UP):  # round_cents, inlined (every line)
+            if inc != round_cents(inc):
                 inexact += 1
     vouchers_inc = ZERO
     for w in vouchers_sold:
@@ -225,15 +225,18 @@ def _check_order_total(
 _NATURES: Mapping[str, LineNature] = {"": LineNature.GOODS, **{n.value: n for n in LineNature}}
 
 
+def _nature_of(text: str) -> LineNature:
+    """A line's nature as the source gave it (none: goods)."""
+    return _NATURES.get(text) or LineNature(text or LineNature.GOODS)
+
+
 def _decide(order: Order, settings: InvoiceSettings, facts: InvoiceFacts, on: dt.date) -> RegimeDecision:
     """The regime of the order's supplies; one per invoice (mixed places of supply stop the order)."""
     given = {line.nature for line in order.lines if line.kind == LineKind.PRODUCT}
     if len(given) <= 1:  # the usual case: one nature (or none: goods), no set of members to sort
         nature = given.pop() if given else ""
-        return _decide_for(
-            order, settings, facts, on, _NATURES.get(nature) or LineNature(nature or LineNature.GOODS)
-        )
-    natures = {_NATURES.get(nature) or LineNature(nature or LineNature.GOODS) for nature in given}
+        return _decide_for(order, settings, facts, on, _nature_of(nature))
+    natures = {_nature_of(nature) for nature in given}
     decisions = {nature: _decide_for(order, settings, facts, on, nature) for nature in sorted(natures)}
     places = {(d.regime, d.vat_country) for d in decisions.values()}
     if len(places) > 1:
