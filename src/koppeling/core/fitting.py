@@ -210,15 +210,14 @@ def _fitted_from_ex(line: InvoiceLine) -> tuple[InvoiceLine, Decimal | None]:
 def _absorb(lines: list[InvoiceLine], rate: Decimal, missing: Decimal, *, per_invoice: bool) -> Decimal:
     """Move ``missing`` cents onto lines of ``rate`` whose (group) VAT does not change by it."""
     sizes = []  # (-|amount incl. VAT|, position): largest first, ties by position
-    group = ZERO
+    group = ZERO  # the rate's amount excl. VAT, where the target computes VAT per invoice
     for i, line in enumerate(lines):
         if line.vat_rate == rate and line.cost_price is None and line.total_ex:
-            sizes.append((-abs(line.total_ex + line.vat_amount), i))
-            group += line.total_ex
+            sizes.append((-abs(line.total_inc), i))
+            if per_invoice:
+                group += line.total_ex
     sizes.sort()
     order = [i for _size, i in sizes]
-    if not per_invoice:
-        group = ZERO
     while missing:
         step = CENT if missing > 0 else -CENT
         moved = False

@@ -16,7 +16,7 @@ from koppeling.core.completion import Work
 from koppeling.core.errors import RuleCode, RuleError
 from koppeling.core.messages import Outcome
 from koppeling.core.models import InvoiceLine, OrderLine
-from koppeling.core.money import CENT, HUNDRED, ZERO, quantize, round_cents
+from koppeling.core.money import CENT, HUNDRED, ZERO, digits, quantize, round_cents
 from koppeling.core.remembered import Remembered
 
 __all__ = ["LINE_CACHE_SIZE", "add_up", "distribute_cents", "invoice_lines", "rounded_line", "vat_ok"]
@@ -88,10 +88,10 @@ def invoice_lines(
             # re-rated by the regime (OSS): what the customer paid incl. the shop's VAT is kept, and
             # split at the new rate — the target books what was paid, the VAT due is the new rate's
             work.inc = work.shop_inc()
-        key = (  # each amount by its text (``str(None)`` is no Decimal's text, as in ``exact_key``)
+        key = (
             line.exact_key(),
-            str(work.ex),
-            str(work.inc),
+            digits(work.ex),
+            digits(work.inc),
             str(work.rate),
             work.shop_rate,
             work.source,
